@@ -2,7 +2,7 @@
 
 Inside apisr an image is RGB, float32 in [0, 1]: ``(H, W, 3)`` numpy arrays for
 image operations (degradation, enhancement, metrics) and ``(N, 3, H, W)`` tensors
-for networks. Files are read and written only here (and in ``apisr.infer.io`` for
+for networks. Files are read and written only here (and in ``apisr.infer.imageio`` for
 the richer cases of alpha, 16-bit and EXIF), so colour order and range are
 converted in exactly one place.
 """
@@ -10,8 +10,10 @@ converted in exactly one place.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -35,13 +37,24 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 def save_rgb(path: str | Path, image: np.ndarray, quality: int = 95) -> None:
     """Write RGB float [0, 1] (or uint8) atomically: a temporary name in the same folder, then rename."""
-    path = Path(path)
     array = image if image.dtype == np.uint8 else to_uint8(image)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
+    with atomic_output(path) as tmp:
         Image.fromarray(array).save(tmp, quality=quality)
+
+
+@contextmanager
+def atomic_output(path: str | Path) -> Iterator[Path]:
+    """A temporary path next to ``path`` to write to; renamed onto ``path`` only if the block succeeds.
+
+    Readers never see a half-written file, and a failure leaves no debris. The folder is created.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.stem}.{secrets.token_hex(4)}{path.suffix}"
+    # Created like any new file (honouring the umask), unlike mkstemp's owner-only 0600.
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,6 @@
+"""Training losses: L1, perceptual (VGG19, Danbooru ResNet50, EfficientNet-Lite0, anime ResNet18) and GAN.
+
+:func:`apisr.losses.composite.build_generator_loss` turns a config's ``losses`` list
+(:class:`apisr.losses.config.LossConfig`) into one module; the discriminator's own
+loss is :func:`apisr.losses.gan.gan_loss` on real and fake verdicts.
+"""

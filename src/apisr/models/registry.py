@@ -40,6 +40,9 @@ class Architecture:
     # Pixels of input context each output pixel depends on, for choosing tile overlap.
     receptive_field: int = 32
     description: str = ""
+    # Small hyper-parameter sets (one per supported scale at least) that tests build
+    # and run quickly; each dict is passed to ``build`` and must contain ``scale``.
+    examples: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -116,9 +119,27 @@ def detect_architecture(state_dict: StateDict) -> tuple[Architecture, dict[str, 
 def descriptor_from_state_dict(
     state_dict: StateDict, metadata: Mapping[str, str] | None = None, source: str = ""
 ) -> ModelDescriptor:
-    architecture, hyperparameters = detect_architecture(state_dict)
-    model = architecture.build(**hyperparameters)
-    model.load_state_dict(state_dict, strict=True)
+    """Build and strictly load the model; metadata naming a registered architecture wins over detection."""
+    from .checkpoint import hyperparameters_from_metadata
+
+    _import_architectures()
+    declared = hyperparameters_from_metadata(metadata or {})
+    if declared is not None and declared[0] in ARCHITECTURES:
+        architecture, hyperparameters = ARCHITECTURES[declared[0]], declared[1]
+    else:
+        architecture, hyperparameters = detect_architecture(state_dict)
+    try:
+        model = architecture.build(**hyperparameters)
+    except (TypeError, ValueError) as err:
+        raise UnknownModelError(f"cannot build {architecture.name}({_format(hyperparameters)}): {err}") from None
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as err:
+        # load_state_dict lists every mismatch; the first two lines say enough.
+        summary = " ".join(str(err).split("\n")[:2]).strip()
+        raise UnknownModelError(
+            f"the tensors do not fit {architecture.name}({_format(hyperparameters)}): {summary}"
+        ) from None
     model.eval().requires_grad_(False)
     return ModelDescriptor(
         architecture=architecture,
@@ -134,14 +155,18 @@ def descriptor_from_state_dict(
 
 def load_model(path: str | Path, device: torch.device | str = "cpu") -> ModelDescriptor:
     """Load any supported checkpoint file and detect its architecture from keys and shapes."""
-    from .checkpoint import read_state_dict
+    from .checkpoint import CheckpointError, read_state_dict
 
     state_dict, metadata = read_state_dict(path)
     try:
         descriptor = descriptor_from_state_dict(state_dict, metadata, source=str(path))
-    except UnknownModelError as err:
-        raise UnknownModelError(f"{path}: {err}") from None
+    except (UnknownModelError, CheckpointError) as err:
+        raise type(err)(f"{path}: {err}") from None
     return descriptor.to(device)
+
+
+def _format(hyperparameters: Mapping[str, Any]) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in sorted(hyperparameters.items()))
 
 
 def _import_architectures() -> None:

@@ -1,0 +1,93 @@
+"""Building the training set from a folder of frames: HR frames, their pseudo-GT and optional tiles.
+
+Per frame (``prepare_frame``): rescale to 720 lines and crop to a multiple of 8,
+compute the line-enhanced pseudo-GT once (:func:`apisr.enhance.pseudo_gt.enhance_lines`),
+cut both into a 256-pixel grid when asked. Held-out frames are only rescaled.
+Outputs follow :mod:`apisr.curate.layout`; each is written atomically and
+``hr/NAME.png`` last, so its presence means the frame is complete and a re-run skips it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from apisr.curate import layout
+from apisr.curate.defaults import SIZE_MULTIPLE, TARGET_HEIGHT
+from apisr.curate.rescale import is_short, to_training_frame
+from apisr.enhance.lines import OUTLIER_THRESHOLD
+from apisr.enhance.pseudo_gt import enhance_lines
+from apisr.images import load_rgb, save_rgb
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".avif", ".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class PrepareSettings:
+    gamma: float  # XDoG gamma, drawn once per dataset (see apisr.enhance.xdog.draw_gamma)
+    height: int = TARGET_HEIGHT
+    resize_filter: str = "area"
+    short_frames: str = "skip"
+    crop: int = 0  # tile size; 0 = no tiles
+    outlier_threshold: int = OUTLIER_THRESHOLD
+
+
+def find_frames(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    )
+
+
+def split_validation(names: list[str], fraction: float, rng: np.random.Generator) -> set[str]:
+    """A random ``round(fraction * len(names))`` of ``names``, the same for the same generator state."""
+    count = round(fraction * len(names))
+    order = rng.permutation(len(names))
+    return {sorted(names)[i] for i in order[:count]}
+
+
+def grid_tiles(image: np.ndarray, size: int) -> list[tuple[int, int, np.ndarray]]:
+    """``(row, col, tile)`` of a non-overlapping ``size`` grid from the top-left; remainders are dropped."""
+    rows, cols = image.shape[0] // size, image.shape[1] // size
+    return [(r, c, image[r * size : (r + 1) * size, c * size : (c + 1) * size]) for r in range(rows) for c in range(cols)]
+
+
+def is_prepared(dataset: Path, stem: str, held_out: bool) -> bool:
+    return (dataset / (layout.VAL_HR if held_out else layout.HR) / f"{stem}.png").is_file()
+
+
+def prepare_frame(source: Path, dataset: Path, held_out: bool, settings: PrepareSettings) -> str:
+    """Write one frame's outputs; returns ``"done"`` or ``"short"`` (skipped by the short-frame policy).
+
+    Unreadable images raise ``OSError`` / ``ValueError`` for the caller to report.
+    """
+    image = load_rgb(source)
+    if is_short(image, settings.height) and settings.short_frames == "skip":
+        return "short"
+    hr = to_training_frame(image, settings.height, settings.resize_filter, SIZE_MULTIPLE)
+    stem = source.stem
+    if held_out:
+        save_rgb(dataset / layout.VAL_HR / f"{stem}.png", hr)
+        return "done"
+    enhanced = enhance_lines(hr, settings.gamma, settings.outlier_threshold)
+    if settings.crop:
+        for (row, col, tile), (_, _, enhanced_tile) in zip(grid_tiles(hr, settings.crop), grid_tiles(enhanced, settings.crop)):
+            save_rgb(dataset / layout.HR_CROPS / layout.crop_name(stem, row, col), tile)
+            save_rgb(dataset / layout.HR_ENHANCED_CROPS / layout.crop_name(stem, row, col), enhanced_tile)
+    save_rgb(dataset / layout.HR_ENHANCED / f"{stem}.png", enhanced)
+    save_rgb(dataset / layout.HR / f"{stem}.png", hr)
+    return "done"
+
+
+def count_outputs(dataset: Path) -> dict[str, int]:
+    def count(sub: str) -> int:
+        folder = dataset / sub
+        return sum(not p.name.startswith(".") for p in folder.glob("*.png")) if folder.is_dir() else 0
+
+    return {
+        "train": count(layout.HR),
+        "val": count(layout.VAL_HR),
+        "crops": count(layout.HR_CROPS),
+    }

@@ -1,0 +1,39 @@
+"""A synthetic anime-like frame: flat colour regions, soft gradients and dark line art.
+
+Benchmarks, tests and the README preview use it so that they need no real frames
+(which cannot be shipped). It has what the codecs and kernels react to in anime:
+large flat areas, hard edges, thin lines and a little shading.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def synthetic_frame(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+    """A float32 RGB ``(height, width, 3)`` image in [0, 1]."""
+    # Sky-like vertical gradient as the background.
+    top, bottom = rng.uniform(0.3, 1.0, 3), rng.uniform(0.2, 0.9, 3)
+    t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
+    image = np.broadcast_to(top * (1 - t) + bottom * t, (height, width, 3)).astype(np.float32).copy()
+    scale = min(height, width)
+    line = max(1, scale // 150)
+    for _ in range(12):
+        colour = tuple(float(c) for c in rng.uniform(0.05, 1.0, 3))
+        centre = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+        if rng.random() < 0.5:
+            axes = (int(rng.integers(scale // 20, scale // 3) + 1), int(rng.integers(scale // 20, scale // 3) + 1))
+            angle = float(rng.uniform(0, 180))
+            cv2.ellipse(image, centre, axes, angle, 0, 360, colour, -1, cv2.LINE_AA)
+            cv2.ellipse(image, centre, axes, angle, 0, 360, (0.08, 0.06, 0.1), line, cv2.LINE_AA)
+        else:
+            points = (np.array(centre) + rng.normal(0, scale / 6, (5, 2))).astype(np.int32)
+            cv2.fillPoly(image, [points], colour, cv2.LINE_AA)
+            cv2.polylines(image, [points], True, (0.08, 0.06, 0.1), line, cv2.LINE_AA)
+    # Hatching strokes, like hair strands or speed lines.
+    for _ in range(20):
+        start = rng.integers(0, [width, height])
+        end = start + rng.integers(-scale // 8, scale // 8 + 1, 2)
+        cv2.line(image, tuple(int(v) for v in start), tuple(int(v) for v in end), (0.1, 0.08, 0.12), line, cv2.LINE_AA)
+    return np.clip(image, 0.0, 1.0)

@@ -1,0 +1,132 @@
+"""Feeding the trainer: on-the-fly degradation in DataLoader workers, in a resumable order.
+
+The LR images are never stored: :class:`apisr.degrade.dataset.PairDataset` degrades each
+HR image in a worker process. Its randomness depends only on (seed, epoch, index), so a
+batch is a pure function of the iteration number. :class:`ResumableSampler` makes the
+order one too (a seeded permutation per epoch, split across ranks), and can start in the
+middle of an epoch: resuming at iteration N replays exactly the batches a straight run
+would have seen, without degrading the skipped ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from apisr.train.config import TrainConfig
+
+log = logging.getLogger("apisr.train")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+
+
+class ResumableSampler(Sampler[tuple[int, int]]):
+    """Yields ``(epoch, index)`` for this rank: a seeded shuffle per epoch, starting at any batch.
+
+    Each rank takes every ``world_size``-th index of the permutation, after padding the
+    permutation so that all ranks get the same number of full batches.
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
+        self.size, self.batch_size, self.seed = size, batch_size, seed
+        self.rank, self.world_size = rank, world_size
+        self.batches_per_epoch = max(1, size // (batch_size * world_size))
+        self.epoch, self.start_batch = 0, 0
+
+    def position(self, iteration: int) -> tuple[int, int]:
+        """(epoch, batch within the epoch) of a global iteration."""
+        return divmod(iteration, self.batches_per_epoch)
+
+    def set_start(self, iteration: int) -> None:
+        self.epoch, self.start_batch = self.position(iteration)
+
+    def __len__(self) -> int:
+        return (self.batches_per_epoch - self.start_batch) * self.batch_size
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        order = torch.randperm(self.size, generator=generator)
+        needed = self.batches_per_epoch * self.batch_size * self.world_size
+        order = order.repeat(needed // self.size + 1)[:needed]
+        mine = order[self.rank :: self.world_size].tolist()
+        for index in mine[self.start_batch * self.batch_size :]:
+            yield self.epoch, index
+
+
+class EpochIndexed(Dataset):
+    """Lets the sampler tell each worker's copy of the dataset which epoch an index belongs to."""
+
+    def __init__(self, dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
+        epoch, index = key
+        self.dataset.set_epoch(epoch)
+        return self.dataset[index]
+
+
+@dataclass
+class TrainingData:
+    loader: DataLoader
+    sampler: ResumableSampler
+    summary: dict
+
+
+def _degradation(config: TrainConfig):
+    from apisr.degrade.config import load_degradation_config
+
+    return load_degradation_config(config.data.degradation, scale=config.model.scale)
+
+
+def training_data(config: TrainConfig, rank: int = 0, world_size: int = 1) -> TrainingData:
+    """The infinite-in-epochs loader of degraded triplets ``{"lr", "hr", "hr_enhanced"}``."""
+    from apisr.degrade.dataset import PairDataset
+
+    root = Path(config.data.dataset)
+    hr_paths = image_files(root / "hr")
+    if not hr_paths:
+        raise FileNotFoundError(f"{root / 'hr'}: no training images (run `apisr prepare` to make the dataset)")
+    enhanced = root / "hr_enhanced"
+    if not enhanced.is_dir():
+        log.warning("%s is missing: L1 and perceptual terms use the plain GT, not the line-enhanced pseudo-GT", enhanced)
+        enhanced = None
+    dataset = PairDataset(
+        hr_paths, enhanced_dir=enhanced, scale=config.model.scale, hr_patch=config.data.hr_patch,
+        config=_degradation(config), seed=config.seed, full_frame=config.data.full_frame,
+    )
+    sampler = ResumableSampler(len(dataset), config.data.batch_size, config.seed, rank, world_size)
+    workers = config.data.num_workers
+    loader = DataLoader(
+        EpochIndexed(dataset), batch_size=config.data.batch_size, sampler=sampler, num_workers=workers,
+        persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(), drop_last=True,
+        prefetch_factor=4 if workers > 0 else None,
+    )
+    summary = {"images": len(hr_paths), "dataset": str(root), "pseudo_gt": enhanced is not None,
+               "hr_patch": config.data.hr_patch, "full_frame": config.data.full_frame}
+    return TrainingData(loader, sampler, summary)
+
+
+def validation_pairs(config: TrainConfig) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The fixed synthetic validation set: (LR, HR) pairs degraded once with ``val_seed``."""
+    from apisr.degrade.dataset import PairDataset
+
+    paths = image_files(Path(config.data.dataset) / "val" / "hr")[: config.data.val_images]
+    if not paths:
+        return []
+    dataset = PairDataset(
+        paths, scale=config.model.scale, hr_patch=config.data.val_patch, config=_degradation(config),
+        seed=config.data.val_seed, full_frame=config.data.full_frame,
+    )
+    dataset.set_epoch(0)
+    return [(item["lr"], item["hr"]) for item in (dataset[i] for i in range(len(dataset)))]
