@@ -31,4 +31,4 @@ def test_crop_to_multiple_of_8_drops_bottom_right():
     cropped = crop_to_multiple(image)
     assert cropped.shape == (72, 96, 3)
     assert np.array_equal(cropped, image[:72, :96])
-    assert to_training_frame(np.zeros((1081, 1921, 3), np.float32)).shape == (720, 1280, 3)
+    assert to_training_frame(np.zeros((1081, 1925, 3), np.float32)).shape == (720, 1280, 3)

@@ -106,7 +106,7 @@ def test_anime_or_not_onnx_import(tmp_path):
     # conv followed by its identity-statistics BN is exactly the folded conv with its bias.
     x = torch.randn(1, 64, 8, 8)
     w, b = (numpy_helper.to_array(t) for t in inits[2:4])
-    expected = F.conv2d(x, torch.from_numpy(w), torch.from_numpy(b), padding=1)
+    expected = F.conv2d(x, torch.tensor(w), torch.tensor(b), padding=1)
     with torch.no_grad():
         got = model.layer1[0].bn1(model.layer1[0].conv1(x))
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)

@@ -17,7 +17,7 @@ FRAMES_MS = [0, 40, 80, 120, 160, 240]
 def test_video_input_routes_to_the_video_pipeline(tmp_path, capsys):
     model = save_model(tmp_path / "tiny.safetensors", scale=2)
     source = write_clip(tmp_path / "in.mp4", FRAMES_MS)
-    target = tmp_path / "out.mkv"
+    target = tmp_path / "out.mp4"
     code = main(["upscale", str(source), "-o", str(target), "-m", str(model), "--precision", "fp32", "--outscale", "3",
                  "--crf", "10", "--preset", "ultrafast"])
     assert code == 0, capsys.readouterr().err
@@ -49,18 +49,21 @@ def test_ctrl_c_leaves_no_file_under_the_output_name(tmp_path):
     command = [sys.executable, "-m", "apisr", "upscale", str(source), "-o", str(out / "clip.mkv"), "-m", str(model),
                "--precision", "fp32", "--batch-size", "1"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    log = (tmp_path / "stderr.txt").open("w+")
+    process = subprocess.Popen(command, stderr=log, env=env)
     try:
-        # Wait until the encoder has started writing the partial file, then press Ctrl-C.
+        # Once the partial file exists the job is under way; let it write a while, then press Ctrl-C.
         deadline = time.monotonic() + 60
-        while not (out.is_dir() and any(p.stat().st_size > 0 for p in out.iterdir())):
-            assert process.poll() is None, process.stderr.read()
-            assert time.monotonic() < deadline
+        while not (out.is_dir() and any(out.iterdir())):
+            assert process.poll() is None and time.monotonic() < deadline, log.read()
             time.sleep(0.05)
+        time.sleep(1.0)
+        assert process.poll() is None, "the job ended before it could be interrupted"
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
+        process.wait(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 130, err
+    log.seek(0)
+    assert process.returncode == 130, log.read()
     assert list(out.iterdir()) == []

@@ -90,7 +90,7 @@ def test_truncated_input_is_skipped_with_a_warning_or_stops(tmp_path, upscaler):
 def test_interrupted_job_leaves_no_file(tmp_path, upscaler):
     source = write_clip(tmp_path / "in.mkv", list(range(0, 1200, 40)))
 
-    def interrupt(frames_done):
+    def interrupt(frames_done, frames_expected):
         if frames_done >= 8:
             raise KeyboardInterrupt
 

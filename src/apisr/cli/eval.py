@@ -54,10 +54,10 @@ def add_parser(subparsers) -> None:
                         "engine (fixed --seed) into the LR input, and outputs are scored against the HR")
     parser.add_argument("--seed", type=int, default=0, help="seed of the degradations in --synthetic mode")
     parser.add_argument("--degradation-config", type=Path, metavar="YAML",
-                        help="degradation config for --synthetic (default: the packaged paper config for --scale)")
+                        help="degradation config for --synthetic; None: the packaged paper config for --scale")
     parser.add_argument("--no-baselines", action="store_true", help="do not add bicubic and lanczos automatically")
     parser.add_argument("--crop", type=_crop, metavar="X,Y,W,H",
-                        help="crop shown in index.html, in output pixels (default: the most detailed --crop-size square)")
+                        help="crop shown in index.html, in output pixels; None: the most detailed --crop-size square")
     parser.add_argument("--crop-size", type=_positive, default=96, help="side of the automatic crop, output pixels")
     parser.add_argument("--zoom", type=_positive, default=3, help="nearest-neighbour enlargement of crops in index.html")
     parser.add_argument("--device", default="auto", help="torch device for models: auto, cpu, cuda, cuda:1 ...")
@@ -69,7 +69,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from apisr.evaluate.iqa import load_learned_metrics
-    from apisr.evaluate.methods import RESAMPLERS, build_method
+    from apisr.evaluate.methods import RESAMPLERS, build_method, display_names
     from apisr.evaluate.report import write_report
     from apisr.evaluate.runner import evaluate, find_images, make_synthetic, pair_references
     from apisr.infer.engine import resolve_device
@@ -89,16 +89,19 @@ def run(args: argparse.Namespace) -> int:
         complain("nothing to compare: give -m MODEL (or drop --no-baselines)")
         return 2
     methods = []
-    for spec in dict.fromkeys(specs):
+    specs = list(dict.fromkeys(specs))
+    for spec, name in zip(specs, display_names(specs)):
         try:
-            methods.append(build_method(spec, args.scale, device=args.device, tile_size=args.tile))
+            method = build_method(spec, args.scale, device=args.device, tile_size=args.tile)
         except (OSError, ValueError) as err:
             # ValueError covers unknown architectures and unreadable checkpoints (CheckpointError).
             complain(f"{spec}: cannot load ({err})")
             errors.append(str(err))
+            continue
+        method.name = name
+        methods.append(method)
     if not methods:
         return 1
-    _make_names_unique(methods)
 
     args.output.mkdir(parents=True, exist_ok=True)
     synthetic = ""
@@ -142,10 +145,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"report: {files['markdown']} and {files['html']}")
     return 1 if errors or evaluation.errors else 0
 
-
-def _make_names_unique(methods) -> None:
-    seen: dict[str, int] = {}
-    for method in methods:
-        seen[method.name] = seen.get(method.name, 0) + 1
-        if seen[method.name] > 1:
-            method.name = f"{method.name} ({seen[method.name]})"

@@ -53,7 +53,9 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from apisr.curate import layout
-    from apisr.curate.prepare import PrepareSettings, count_outputs, find_frames, is_prepared, prepare_frame, split_validation
+    from apisr.curate.prepare import (
+        PrepareSettings, count_outputs, find_frames, is_prepared, png_names, prepare_frame, split_validation,
+    )
     from apisr.enhance.xdog import draw_gamma
 
     frames_dir, dataset = Path(args.frames), Path(args.output)
@@ -88,7 +90,6 @@ def run(args) -> int:
     settings = PrepareSettings(gamma, args.height, args.resize_filter, args.short_frames, args.crop, args.outlier_threshold)
 
     dataset.mkdir(parents=True, exist_ok=True)
-    (dataset / layout.VAL_LIST).write_text("".join(f"{s}.png\n" for s in sorted(held_out)))
     todo = [(path, stem in held_out) for stem, path in by_stem.items() if not is_prepared(dataset, stem, stem in held_out)]
     if len(todo) < len(by_stem):
         print(f"{len(by_stem) - len(todo)} of {len(by_stem)} frames already prepared in {dataset}, skipped")
@@ -110,6 +111,9 @@ def run(args) -> int:
     if short:
         print(f"{short} frames shorter than {args.height} px skipped (--short-frames keep keeps them)")
 
+    # What is in val/hr, so frames skipped as short or unreadable are not listed.
+    val_names = png_names(dataset / layout.VAL_HR)
+    (dataset / layout.VAL_LIST).write_text("".join(f"{name}\n" for name in val_names))
     counts = count_outputs(dataset)
     info = {
         "format": layout.FORMAT_VERSION,

@@ -215,7 +215,6 @@ HANDLERS = {"image": upscale_image, "video": upscale_video_file}
 
 def run(args) -> int:
     from PIL import Image
-    from tqdm import tqdm
 
     from apisr.infer.api import load_model
     from apisr.infer.engine import Upscaler
@@ -227,17 +226,13 @@ def run(args) -> int:
         print("error: nothing to upscale: give picture files or folders, or --sample", file=sys.stderr)
         return 2
     args.single_file_output = (
-        len(jobs) == 1
-        and not Path(args.output).is_dir()
-        and Path(args.output).suffix.lower() in SAME_FORMATS | VIDEO_EXTENSIONS
+        len(jobs) == 1 and not Path(args.output).is_dir() and Path(args.output).suffix.lower() in SAME_FORMATS
     )
     try:
         args.name_pattern.format(stem="x", suffix="png", ext="png", scale="4", model="m")
     except (KeyError, IndexError, ValueError) as err:
         print(f"error: --name-pattern {args.name_pattern!r}: unknown or bad field {err}", file=sys.stderr)
         return 2
-    # Our own --max-pixels check replaces Pillow's fixed one, which would refuse a larger limit.
-    Image.MAX_IMAGE_PIXELS = args.max_pixels or None
 
     try:
         descriptor = load_model(args.model, args.device)
@@ -245,7 +240,6 @@ def run(args) -> int:
     except (OSError, ValueError, RuntimeError) as err:
         print(f"error: cannot load the model: {err}", file=sys.stderr)
         return 2
-    scale = f"{args.outscale:g}" if args.outscale else str(upscaler.scale)
     tiles = "auto" if upscaler.tile_size is None else upscaler.tile_size or "off"
     print(
         f"model {descriptor.name} {upscaler.scale}x ({descriptor.source or 'in memory'}) on {upscaler.device}, "
@@ -253,10 +247,34 @@ def run(args) -> int:
         file=sys.stderr,
     )
 
-    summary, written, start = Summary(), {}, time.perf_counter()
+    # Our --max-pixels check runs right after the header is read; Pillow's fixed limit would
+    # refuse a larger --max-pixels (and warn below it), so it is lifted for this run only.
+    pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    start = time.perf_counter()
+    try:
+        summary = process(jobs, upscaler, args)
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
+    elapsed = time.perf_counter() - start
+    failed = summary.failed + len(errors)
+    rate = f", {summary.done / elapsed:.2f} img/s" if summary.done and elapsed > 0 else ""
+    print(
+        f"done in {elapsed:.1f} s{rate}: {summary.done} upscaled, {failed} failed, {summary.skipped} skipped "
+        f"-> {args.output}",
+        file=sys.stderr,
+    )
+    return 0 if failed == 0 else 1
+
+
+def process(jobs: list[Job], upscaler, args) -> Summary:
+    """Every job through its handler, under one progress bar; a failure is one line and the loop goes on."""
+    from tqdm import tqdm
+
+    scale = f"{args.outscale:g}" if args.outscale else str(upscaler.scale)
+    summary, written = Summary(), {}
     with tqdm(jobs, unit="img", desc="upscale", file=sys.stderr, dynamic_ncols=True) as bar:
         for job in bar:
-            target = output_path(job, args, scale, descriptor.name)
+            target = output_path(job, args, scale, upscaler.descriptor.name)
             problem = _output_problem(job, target, written)
             if problem:
                 bar.write(f"error: {job.source}: {problem}", file=sys.stderr)
@@ -272,15 +290,7 @@ def run(args) -> int:
             except Exception as err:  # noqa: BLE001 - one bad input must not stop the batch
                 bar.write(f"error: {job.source}: {_describe(err)}", file=sys.stderr)
                 summary.failed += 1
-    elapsed = time.perf_counter() - start
-    failed = summary.failed + len(errors)
-    rate = f", {summary.done / elapsed:.2f} img/s" if summary.done and elapsed > 0 else ""
-    print(
-        f"done in {elapsed:.1f} s{rate}: {summary.done} upscaled, {failed} failed, {summary.skipped} skipped "
-        f"-> {args.output}",
-        file=sys.stderr,
-    )
-    return 0 if failed == 0 else 1
+    return summary
 
 
 def _output_problem(job: Job, target: Path, written: dict[Path, Path]) -> str | None:

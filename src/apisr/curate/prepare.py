@@ -81,13 +81,16 @@ def prepare_frame(source: Path, dataset: Path, held_out: bool, settings: Prepare
     return "done"
 
 
-def count_outputs(dataset: Path) -> dict[str, int]:
-    def count(sub: str) -> int:
-        folder = dataset / sub
-        return sum(not p.name.startswith(".") for p in folder.glob("*.png")) if folder.is_dir() else 0
+def png_names(folder: Path) -> list[str]:
+    """The finished PNGs of an output folder (temporary files of interrupted writes start with a dot)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.glob("*.png") if not p.name.startswith("."))
 
+
+def count_outputs(dataset: Path) -> dict[str, int]:
     return {
-        "train": count(layout.HR),
-        "val": count(layout.VAL_HR),
-        "crops": count(layout.HR_CROPS),
+        "train": len(png_names(dataset / layout.HR)),
+        "val": len(png_names(dataset / layout.VAL_HR)),
+        "crops": len(png_names(dataset / layout.HR_CROPS)),
     }

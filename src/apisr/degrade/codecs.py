@@ -122,4 +122,4 @@ def _x26x_options(codec: str, params: dict) -> dict[str, str]:
 
 
 def _from_uint8(array: np.ndarray) -> np.ndarray:
-    return array.astype(np.float32) * np.float32(1.0 / 255.0)
+    return array.astype(np.float32) / np.float32(255.0)

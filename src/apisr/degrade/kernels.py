@@ -24,17 +24,17 @@ import numpy as np
 from scipy import special
 
 from apisr.degrade.config import KernelConfig
+from apisr.degrade.draw import choose
 
 
 def draw_kernel(config: KernelConfig, rng: np.random.Generator) -> dict:
     """Draw one kernel's parameters: ``{"type", "size", ...}`` (plain floats, JSON-ready)."""
-    size = int(rng.choice(config.sizes))
+    size = config.sizes[int(rng.integers(len(config.sizes)))]
     if rng.random() < config.sinc_prob:
         # Small kernels cannot hold a very low cutoff's wide main lobe.
         low = math.pi / 3 if size < 13 else math.pi / 5
         return {"type": "sinc", "size": size, "omega": float(rng.uniform(low, math.pi))}
-    names = list(config.types)
-    kind = names[rng.choice(len(names), p=list(config.types.values()))]
+    kind = choose(config.types, rng)
     params: dict = {"type": kind, "size": size}
     if kind.endswith("iso") and not kind.endswith("aniso"):
         sigma = float(rng.uniform(*config.sigma_range))

@@ -18,7 +18,8 @@ def gaussian_noise(image: np.ndarray, sigma: float, gray: bool, rng: np.random.G
     height, width, channels = image.shape
     noise = rng.standard_normal((height, width, 1 if gray else channels), dtype=np.float32)
     noise *= np.float32(sigma / 255.0)
-    return np.clip(image + noise, 0.0, 1.0)
+    noise = noise + image  # broadcasts gray (H, W, 1) noise over the channels
+    return np.clip(noise, 0.0, 1.0, out=noise)
 
 
 def poisson_noise(image: np.ndarray, scale: float, gray: bool, rng: np.random.Generator) -> np.ndarray:
@@ -30,12 +31,18 @@ def poisson_noise(image: np.ndarray, scale: float, gray: bool, rng: np.random.Ge
     luma (BT.601 weights) of the RGB image.
     """
     source = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None] if gray else image
-    levels = np.rint(np.clip(source, 0.0, 1.0) * 255.0).astype(np.uint8)
-    distinct = int(np.count_nonzero(np.bincount(levels.ravel(), minlength=256)))
+    # convertScaleAbs rounds and saturates to uint8; clipping first keeps negatives at 0.
+    levels = cv2.convertScaleAbs(np.clip(source, 0.0, 1.0), alpha=255.0).reshape(source.shape)
+    histogram = cv2.calcHist([levels.reshape(levels.shape[0], -1)], [0], None, [256], [0, 256])
+    distinct = int(np.count_nonzero(histogram))
     photons = 2.0 ** math.ceil(math.log2(max(distinct, 1)))
-    expected = levels.astype(np.float32) * np.float32(photons / 255.0)
-    noise = (poisson_counts(expected, rng) - expected) * np.float32(scale / photons)
-    return np.clip(image + noise, 0.0, 1.0)
+    expected = levels.astype(np.float32)
+    expected *= np.float32(photons / 255.0)
+    noise = poisson_counts(expected, rng)
+    noise -= expected
+    noise *= np.float32(scale / photons)
+    noise = noise + image  # broadcasts gray (H, W, 1) noise over the channels
+    return np.clip(noise, 0.0, 1.0, out=noise)
 
 
 def poisson_counts(expected: np.ndarray, rng: np.random.Generator, exact_below: float = 16.0) -> np.ndarray:
@@ -49,7 +56,15 @@ def poisson_counts(expected: np.ndarray, rng: np.random.Generator, exact_below: 
     far from normal, are drawn exactly.
     """
     z = rng.standard_normal(expected.shape, dtype=np.float32)
-    counts = np.floor(expected + np.sqrt(expected) * z + (z * z - 1.0) / 6.0 + 0.5)
+    counts = np.sqrt(expected)
+    counts *= z
+    z *= z
+    z -= 1.0
+    z *= np.float32(1.0 / 6.0)
+    counts += z
+    counts += expected
+    counts += 0.5
+    np.floor(counts, out=counts)
     np.maximum(counts, 0.0, out=counts)
     small = expected < exact_below
     if small.any():

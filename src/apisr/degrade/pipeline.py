@@ -23,6 +23,7 @@ import numpy as np
 
 from apisr.degrade import codecs, kernels, noise
 from apisr.degrade.config import VIDEO_CODECS, CodecSettings, DegradationConfig, ResizeConfig, StageConfig
+from apisr.degrade.draw import choose
 from apisr.degrade.recipe import Recipe, Step
 from apisr.degrade.resize import resize, scaled_size
 
@@ -89,7 +90,7 @@ def _draw_stage(
     final_modes: dict[str, float] | None = None,
 ) -> tuple[int, int]:
     """Append one stage's steps; returns the image size after the stage."""
-    position = _choose(config.resize.positions, rng) if config.resize else None
+    position = choose(config.resize.positions, rng) if config.resize else None
 
     def maybe_resize(here: str) -> None:
         nonlocal size
@@ -106,23 +107,23 @@ def _draw_stage(
         steps.append(Step(stage, "noise", _draw_noise(config.noise, rng)))
     maybe_resize("after_noise")
     if final_size is not None:
-        mode = _choose(final_modes, rng)
+        mode = choose(final_modes, rng)
         steps.append(Step(stage, "resize", {"direction": "final", "factor": None, "size": list(final_size), "mode": mode}))
         size = final_size
-    codec = _choose(config.compression, rng)
+    codec = choose(config.compression, rng)
     steps.append(Step(stage, "compress", draw_codec_params(codec, settings, rng)))
     return size
 
 
 def _draw_resize(stage: int, config: ResizeConfig, base: tuple[float, float], rng: np.random.Generator) -> Step:
-    direction = _choose(config.directions, rng)
+    direction = choose(config.directions, rng)
     if direction == "up":
         factor = float(rng.uniform(*config.up_range))
     elif direction == "down":
         factor = float(rng.uniform(*config.down_range))
     else:
         factor = 1.0
-    mode = _choose(config.modes, rng)
+    mode = choose(config.modes, rng)
     return Step(stage, "resize", {"direction": direction, "factor": factor, "size": list(scaled_size(base, factor)), "mode": mode})
 
 
@@ -150,16 +151,11 @@ def draw_codec_params(codec: str, settings: CodecSettings, rng: np.random.Genera
         return {"codec": codec, "quality": integer(settings.avif_quality), "speed": settings.avif_speed}
     if codec in ("h264", "h265"):
         crf = settings.h264_crf if codec == "h264" else settings.h265_crf
-        return {"codec": codec, "crf": integer(crf), "preset": _choose(settings.presets, rng)}
+        return {"codec": codec, "crf": integer(crf), "preset": choose(settings.presets, rng)}
     if codec in VIDEO_CODECS:
         qscale = settings.mpeg2_qscale if codec == "mpeg2" else settings.mpeg4_qscale
         return {"codec": codec, "qscale": integer(qscale)}
     raise ValueError(f"unknown codec {codec!r}")
-
-
-def _choose(probabilities: dict[str, float], rng: np.random.Generator) -> str:
-    names = list(probabilities)
-    return names[rng.choice(len(names), p=list(probabilities.values()))]
 
 
 def apply_recipe(hr: np.ndarray, recipe: Recipe) -> np.ndarray:

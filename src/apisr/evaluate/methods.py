@@ -89,7 +89,7 @@ def model_method(spec: str, scale: int, device: str | None = None, tile_size: in
         def upscale(image: np.ndarray) -> np.ndarray:
             return resize(upscaler.upscale(image), target_size(image, scale))
 
-    return Method(name=_display_name(spec), key=f"{Path(path).stem}-{file_digest(path)[:16]}", rule=rule, upscale=upscale)
+    return Method(name=display_names([spec])[0], key=f"{Path(path).stem}-{file_digest(path)[:16]}", rule=rule, upscale=upscale)
 
 
 def build_method(spec: str, scale: int, device: str | None = None, tile_size: int | str | None = None) -> Method:
@@ -107,10 +107,20 @@ def file_digest(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _display_name(spec: str) -> str:
-    # Model files are often named alike in different folders (waifu2x's scale2.0x_model.json):
-    # keep the parent folder so two such methods stay apart in the report.
-    path = Path(spec)
-    if path.suffix:
-        return f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem
-    return spec
+def display_names(specs: list[str]) -> list[str]:
+    """Short report names for method specs: the file stem, with its folder where two stems clash.
+
+    Model files are often named alike in different folders (waifu2x's ``scale2.0x_model.json``
+    for every style), and the report must keep them apart.
+    """
+    stems = [Path(spec).stem if Path(spec).suffix else spec for spec in specs]
+    names = [
+        f"{Path(spec).parent.name}/{stem}" if stems.count(stem) > 1 and Path(spec).parent.name else stem
+        for spec, stem in zip(specs, stems)
+    ]
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return unique

@@ -181,7 +181,7 @@ _STYLE = """
 body { font-family: sans-serif; margin: 1.5em; color: #222; }
 table { border-collapse: collapse; margin-bottom: 1em; }
 td, th { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-td:first-child, th:first-child { text-align: left; }
+td:nth-child(-n+2), th:nth-child(-n+2) { text-align: left; }
 .row { display: flex; flex-wrap: wrap; gap: 0.8em; }
 figure { margin: 0; }
 figure img { image-rendering: pixelated; image-rendering: crisp-edges; display: block; border: 1px solid #999; }

@@ -16,7 +16,9 @@ format allows it.
 from __future__ import annotations
 
 import io
+import re
 import struct
+import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +35,7 @@ FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".ti
 SIXTEEN_BIT = {"PNG", "TIFF"}
 NO_ALPHA = {"JPEG"}
 # EXIF orientation -> (rotations of 90 degrees counter-clockwise, then mirror left-right).
-ORIENTATIONS = {2: (0, True), 3: (2, False), 4: (2, True), 5: (3, True), 6: (3, False), 7: (1, True), 8: (1, False)}
+ORIENTATIONS = {2: (0, True), 3: (2, False), 4: (2, True), 5: (1, True), 6: (3, False), 7: (3, True), 8: (1, False)}
 
 
 class ImageReadError(ValueError):
@@ -67,7 +69,11 @@ def read_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
             else:
                 colour, alpha, info = _read_pillow(image)
     except Image.DecompressionBombError as err:
-        raise ImageReadError(f"refused as a decompression bomb: {err}") from None
+        # Pillow's own guard (2 x Image.MAX_IMAGE_PIXELS) fired before ours could.
+        found = re.search(r"\((\d+) pixels\)", str(err))
+        pixels = f"{int(found.group(1)) / 1e6:.1f} MP" if found else "the picture"
+        limit = min(max_pixels or sys.maxsize, 2 * (Image.MAX_IMAGE_PIXELS or sys.maxsize))
+        raise ImageReadError(f"{pixels} is over the limit of {limit / 1e6:g} MP (a decompression bomb?)") from None
     except UnidentifiedImageError:
         raise ImageReadError("not a picture Pillow can identify (wrong extension or corrupt header)") from None
     except (OSError, SyntaxError, ValueError, struct.error, zlib.error) as err:

@@ -159,11 +159,12 @@ def upscale_video(
     options: VideoOptions = VideoOptions(),
     *,
     progress: bool = True,
-    on_batch: Callable[[int], None] | None = None,
+    on_batch: Callable[[int, int | None], None] | None = None,
 ) -> VideoReport:
     """Upscale every frame of ``source`` into ``output`` (its extension picks the container).
 
-    ``on_batch(frames_done)`` is called after each batch (progress for a web page, say).
+    ``on_batch(frames_done, frames_expected)`` is called after each batch (progress for a web
+    page, say; the expected count is an estimate from the container, or None).
     Problems the input has (corrupt packets, truncation) are in ``report.problems`` under
     ``on_corrupt="skip"`` and raise :class:`VideoError` under ``"stop"``.
     """
@@ -383,7 +384,7 @@ class _Job:
                     if bar is not None:
                         bar.update(len(images))
                     if self.on_batch is not None:
-                        self.on_batch(self.report.frames)
+                        self.on_batch(self.report.frames, total)
             self._put(self.batches_queue, _END)
         finally:
             if bar is not None:

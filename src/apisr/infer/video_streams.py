@@ -128,7 +128,8 @@ def plan_streams(
         elif stream.type == "attachment" and output.format.name == "matroska":
             plan.copy.append(stream)
         else:
-            plan.notes.append(f"{label} left out: a {name} file cannot hold it (write .mkv to keep it)")
+            hint = "" if output.format.name == "matroska" else " (write .mkv to keep it)"
+            plan.notes.append(f"{label} left out: a {name} file cannot hold it{hint}")
     return plan
 
 

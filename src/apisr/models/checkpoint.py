@@ -8,7 +8,8 @@ Checkpoints in this field come wrapped in many ways. :func:`read_state_dict` acc
   ``state_dict`` (Lightning and others);
 - keys prefixed ``module.`` (DataParallel) or ``_orig_mod.`` (``torch.compile``),
   which are stripped;
-- ``.safetensors`` files, whose header metadata is returned as well.
+- ``.safetensors`` files, whose header metadata is returned as well;
+- waifu2x's JSON and MXNet ``.params`` files (read by :mod:`apisr.models.waifu2x`).
 - waifu2x ``.json`` models and MXNet ``.params`` files (:mod:`apisr.models.waifu2x`).
 
 ``.pth``/``.pt``/``.ckpt`` files are read with ``torch.load(weights_only=True)`` only: a
@@ -66,8 +67,15 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
         from .waifu2x import read_waifu2x
 
         return read_waifu2x(path)
-    if path.suffix.lower() == ".safetensors":
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
         tensors, metadata = _read_safetensors(path)
+    elif suffix in (".json", ".params"):
+        # waifu2x's own formats (JSON layer lists, MXNet NDArray files); imported here
+        # because that module itself builds on this one.
+        from .waifu2x import read_waifu2x
+
+        tensors, metadata = read_waifu2x(path)
     else:
         tensors, metadata = _unwrap(_torch_load(path), path), {}
     return {_strip_prefixes(key): _widen(value) for key, value in tensors.items()}, metadata

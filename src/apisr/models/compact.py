@@ -8,6 +8,8 @@ connections: it is the fast model, ``realesr-animevideov3`` (64 features, 16 con
 
 ``body`` is one ``nn.Sequential`` so the keys are ``body.{i}.weight``/``body.{i}.bias``
 exactly as in Real-ESRGAN's files (even ``i``: convs; odd ``i``: PReLU slopes).
+On CPU it usually runs faster in ``channels_last`` (model and input converted
+by the caller); the output is the same.
 """
 
 from __future__ import annotations
@@ -38,13 +40,8 @@ class CompactSR(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        s2 = self.scale * self.scale
-        out = self.body(x)
-        # Adding the input to each of the scale**2 sub-pixel planes before the shuffle is
-        # the same as adding the nearest-upsampled input after it, without building that image.
-        out = (out.view(n, c, s2, h, w) + x.unsqueeze(2)).view(n, c * s2, h, w)
-        return F.pixel_shuffle(out, self.scale)
+        # The network only learns the residual over a nearest-neighbour upscale.
+        return F.pixel_shuffle(self.body(x), self.scale) + F.interpolate(x, scale_factor=self.scale, mode="nearest")
 
 
 _KEY = re.compile(r"^body\.(\d+)\.(weight|bias)$")

@@ -1,0 +1,150 @@
+"""Training pairs degraded on the fly: aligned (LR, HR, HR-enhanced) patches.
+
+Instead of regenerating the whole LR set on disk every epoch as the original does,
+each item degrades its frame when it is loaded, inside the DataLoader worker. An
+item's randomness comes only from ``(seed, epoch, index)`` through
+``numpy.random.SeedSequence``, so the same item is the same bytes whatever the number
+of workers or the order they run in; :meth:`PairDataset.set_epoch` gives every epoch
+new degradations, like the original's per-epoch regeneration.
+
+``full_frame=True`` (the paper) degrades the whole frame, so blur, resize and video
+codecs see natural full frames, and cuts one aligned patch from it. ``full_frame=False``
+degrades only a window of the patch plus ``crop_margin`` HR pixels on each side (border
+effects of the kernels and codec blocks then fall outside the patch), which is several
+times faster on a small machine; ``benchmarks/degrade.py`` measures both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from apisr.degrade.config import DegradationConfig, load_degradation_config
+from apisr.degrade.pipeline import degrade
+from apisr.images import load_rgb
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+class PairDataset(Dataset):
+    """Items are dicts of float32 CHW tensors ``{"lr", "hr", "hr_enhanced"}`` in [0, 1].
+
+    ``hr_paths``: HR frames. ``enhanced_dir``: folder of their line-enhanced versions
+    under the same file names (``hr_enhanced`` equals ``hr`` without it). The LR patch
+    is ``hr_patch // scale`` pixels square. ``augment_prob``: chance of the joint
+    flip/transpose augmentation of the triplet (APISR: 0.5; each of hflip, vflip and
+    transpose then happens with probability 0.5).
+    """
+
+    def __init__(
+        self,
+        hr_paths: Sequence[str | Path],
+        enhanced_dir: str | Path | None = None,
+        scale: int = 4,
+        hr_patch: int = 256,
+        config: DegradationConfig | None = None,
+        seed: int = 0,
+        full_frame: bool = True,
+        crop_margin: int = 64,
+        augment_prob: float = 0.5,
+    ):
+        if hr_patch % scale:
+            raise ValueError(f"hr_patch {hr_patch} is not a multiple of the scale {scale}")
+        if crop_margin % scale or crop_margin < 0:
+            raise ValueError(f"crop_margin {crop_margin} must be a non-negative multiple of the scale {scale}")
+        self.hr_paths = [Path(p) for p in hr_paths]
+        if not self.hr_paths:
+            raise ValueError("PairDataset needs at least one HR image")
+        self.enhanced_dir = Path(enhanced_dir) if enhanced_dir is not None else None
+        self.scale = scale
+        self.hr_patch = hr_patch
+        self.config = config if config is not None else load_degradation_config(None, scale)
+        if self.config.scale != scale:
+            raise ValueError(f"the degradation config is for {self.config.scale}x, not {scale}x")
+        self.seed = seed
+        self.full_frame = full_frame
+        self.crop_margin = crop_margin
+        self.augment_prob = augment_prob
+        self.epoch = 0
+
+    @classmethod
+    def from_folder(cls, hr_dir: str | Path, **kwargs) -> PairDataset:
+        """All images directly in ``hr_dir``, sorted by name."""
+        paths = sorted(p for p in Path(hr_dir).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not paths:
+            raise ValueError(f"{hr_dir}: no images ({', '.join(IMAGE_SUFFIXES)})")
+        return cls(paths, **kwargs)
+
+    def set_epoch(self, epoch: int) -> None:
+        """New degradations and crops for every epoch (call before creating the epoch's iterator)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.hr_paths)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, self.epoch, index]))
+        path = self.hr_paths[index]
+        hr = load_rgb(path)
+        enhanced = self._load_enhanced(path, hr.shape) if self.enhanced_dir is not None else hr
+        lr_patch, hr_box, window = self._draw_boxes(hr.shape[:2], path, rng)
+
+        top, left, bottom, right = window
+        lr, _ = degrade(hr[top:bottom, left:right], self.scale, self.config, rng)
+        y, x = (hr_box[0] - top) // self.scale, (hr_box[1] - left) // self.scale
+        lr = lr[y : y + lr_patch, x : x + lr_patch]
+        hr_crop = hr[hr_box[0] : hr_box[0] + self.hr_patch, hr_box[1] : hr_box[1] + self.hr_patch]
+        en_crop = enhanced[hr_box[0] : hr_box[0] + self.hr_patch, hr_box[1] : hr_box[1] + self.hr_patch]
+
+        lr, hr_crop, en_crop = joint_augment([lr, hr_crop, en_crop], self.augment_prob, rng)
+        return {"lr": _chw(lr), "hr": _chw(hr_crop), "hr_enhanced": _chw(en_crop)}
+
+    def _load_enhanced(self, path: Path, shape: tuple[int, ...]) -> np.ndarray:
+        enhanced_path = self.enhanced_dir / path.name
+        if not enhanced_path.is_file():
+            raise FileNotFoundError(f"{path}: no line-enhanced version at {enhanced_path}")
+        enhanced = load_rgb(enhanced_path)
+        if enhanced.shape != shape:
+            raise ValueError(f"{enhanced_path}: size {enhanced.shape[:2]} differs from its HR {shape[:2]}")
+        return enhanced
+
+    def _draw_boxes(self, size: tuple[int, int], path: Path, rng: np.random.Generator):
+        """The HR patch's top-left corner (on the scale grid) and the window to degrade."""
+        s, patch = self.scale, self.hr_patch
+        # The LR covers whole scale x scale cells only, so trim the frame to them.
+        height, width = size[0] // s * s, size[1] // s * s
+        if height < patch or width < patch:
+            raise ValueError(f"{path}: {size[1]}x{size[0]} is smaller than the {patch}px HR patch")
+        top = int(rng.integers(0, (height - patch) // s + 1)) * s
+        left = int(rng.integers(0, (width - patch) // s + 1)) * s
+        if self.full_frame:
+            window = (0, 0, height, width)
+        else:
+            m = self.crop_margin
+            window = (max(0, top - m), max(0, left - m), min(height, top + patch + m), min(width, left + patch + m))
+        return patch // s, (top, left), window
+
+
+def joint_augment(images: list[np.ndarray], prob: float, rng: np.random.Generator) -> list[np.ndarray]:
+    """With probability ``prob``, flip horizontally, vertically and transpose (each p = 0.5) all images alike."""
+    if rng.random() >= prob:
+        return images
+    hflip, vflip, transpose = rng.random(3) < 0.5
+    out = []
+    for image in images:
+        if hflip:
+            image = image[:, ::-1]
+        if vflip:
+            image = image[::-1]
+        if transpose:
+            image = image.transpose(1, 0, 2)
+        out.append(image)
+    return out
+
+
+def _chw(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))
