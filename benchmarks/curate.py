@@ -95,8 +95,9 @@ def main() -> None:
          f"{t_icnet[0] / len(icnet_batch):.2f} s per frame (wall)"],
         ["line enhancement (pseudo-GT), 1280x720", f"{t_enhance[0]:.3f} s/frame", f"{t_enhance[1]:.3f} s/frame", "best of 3"],
     ]
-    note = (f"Load average at the end: {load_average()} (the machine is shared; CPU time is the time this "
-            "process spent on a core, close to the wall time of an otherwise idle machine for these steps).")
+    note = (f"Load average at the end: {load_average()}. The machine is shared: CPU time is the time this process "
+            "spent on a core. For the single-threaded steps it is close to the wall time of an idle machine; ICNet "
+            f"runs on {torch.get_num_threads()} threads, so its idle wall time is about its CPU time divided by that.")
     write_section("curate", markdown_table(["step", "speed (wall)", "speed (CPU time)", "notes"], rows) + "\n\n" + note)
 
 

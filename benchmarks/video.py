@@ -14,6 +14,7 @@ libx264 and muxing); the stages overlap, so their sum exceeds the wall time when
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from fractions import Fraction
@@ -97,8 +98,10 @@ def main() -> None:
         source = make_clip(clip, args.frames)
         rows = [measure(clip, device, args.frames) for device in devices]
     header = ["device", "model", "precision", "frames", "wall s", "frames/s", "decode", "inference", "encode"]
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     body = (
         f"640x360 -> 2560x1440 (4x), libx264 crf 18 preset veryfast, batches of 4; clip: {source}.\n"
+        f"Load average when done (1, 5, 15 min): {load} (other work on the machine slows every stage).\n"
         "decode / inference / encode: each stage's share of the busy time of the three threads.\n\n"
         + markdown_table(header, rows)
     )

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from apisr.evaluate.metrics import gmsd, psnr, ssim, to_y
+from cartoons import cartoon
 
 # The BT.601 Y weights on [16, 235] sum to 219: a grey step of d (in [0, 1]) moves Y by 219 d.
 Y_GAIN = 65.481 + 128.553 + 24.966
@@ -19,16 +20,7 @@ def grey(value: float, size: int = 32) -> np.ndarray:
 
 
 def edges(size: int = 64, seed: int = 0) -> np.ndarray:
-    """A picture of flat discs with dark outlines: plenty of edges for gradient metrics."""
-    rng = np.random.default_rng(seed)
-    image = np.full((size, size, 3), 0.85, np.float32)
-    for _ in range(8):
-        colour = tuple(float(v) for v in rng.uniform(0.2, 1.0, 3))
-        x, y = (int(v) for v in rng.integers(0, size, 2))
-        radius = int(rng.integers(size // 10, size // 3))
-        cv2.circle(image, (x, y), radius, colour, -1, lineType=cv2.LINE_AA)
-        cv2.circle(image, (x, y), radius, (0.05, 0.05, 0.05), 2, lineType=cv2.LINE_AA)
-    return image
+    return cartoon(size, size, seed, discs=8)
 
 
 def test_y_channel_is_bt601_on_16_235():

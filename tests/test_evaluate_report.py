@@ -16,18 +16,7 @@ from apisr.evaluate.runner import choose_crop, evaluate, make_synthetic, zoomed_
 from apisr.images import load_rgb, save_rgb
 from apisr.models.checkpoint import model_metadata, save_safetensors
 from apisr.models.registry import build_model
-
-
-def scene(height: int, width: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    image = np.full((height, width, 3), 0.8, np.float32)
-    for _ in range(12):
-        colour = tuple(float(v) for v in rng.uniform(0.1, 1.0, 3))
-        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
-        radius = int(rng.integers(6, 30))
-        cv2.circle(image, (x, y), radius, colour, -1, lineType=cv2.LINE_AA)
-        cv2.circle(image, (x, y), radius, (0.05, 0.05, 0.05), 2, lineType=cv2.LINE_AA)
-    return np.clip(image + rng.normal(0, 0.02, image.shape), 0, 1).astype(np.float32)
+from cartoons import cartoon
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +24,7 @@ def workspace(tmp_path_factory):
     """Two LR inputs with their HR references, and two tiny 2x models."""
     root = tmp_path_factory.mktemp("eval")
     for index in range(2):
-        hr = scene(128, 224, seed=index)
+        hr = cartoon(128, 224, seed=index, discs=12, noise=0.02)
         save_rgb(root / "hr" / f"frame{index}.png", hr)
         save_rgb(root / "lr" / f"frame{index}.png", cv2.resize(hr, (112, 64), interpolation=cv2.INTER_AREA))
     models = []

@@ -14,6 +14,7 @@ from apisr.evaluate.metrics import psnr
 from apisr.images import to_array, to_tensor
 from apisr.models.registry import load_model
 from apisr.models.waifu2x import CHANNELS, UpConv7, Waifu2xError, read_mxnet_params
+from cartoons import cartoon
 
 # (in, out) planes of upconv_7's seven layers as the published models list them.
 PLANES = list(zip((3, *CHANNELS), (*CHANNELS, 3)))
@@ -141,25 +142,12 @@ def test_damaged_mxnet_files_fail_with_the_file_name(tmp_path):
         load_model(other)
 
 
-def cartoon(size: int, seed: int) -> np.ndarray:
-    """Flat-coloured discs with dark anti-aliased outlines on a light ground."""
-    rng = np.random.default_rng(seed)
-    image = np.full((size, size, 3), 0.9, np.float32)
-    for _ in range(10):
-        colour = tuple(float(v) for v in rng.uniform(0.2, 1.0, 3))
-        x, y = (int(v) for v in rng.integers(0, size, 2))
-        radius = int(rng.integers(size // 12, size // 4))
-        cv2.circle(image, (x, y), radius, colour, -1, lineType=cv2.LINE_AA)
-        cv2.circle(image, (x, y), radius, (0.05, 0.05, 0.05), 2, lineType=cv2.LINE_AA)
-    return image
-
-
 def test_real_mxnet_model_beats_bicubic_on_a_cartoon(shared_dir):
     path = shared_dir / "weights/waifu2x/mxnet/upconv_7_anime_style_art_rgb/scale2.0x_model-0000.params"
     if not path.is_file():
         pytest.skip(f"{path} is absent")
     descriptor = load_model(path)
-    hr = cartoon(128, seed=0)
+    hr = cartoon(128, 128, seed=0)
     lr = cv2.resize(hr, (64, 64), interpolation=cv2.INTER_AREA)
     with torch.no_grad():
         upscaled = to_array(descriptor.model(to_tensor(lr)))

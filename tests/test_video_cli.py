@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from apisr.cli.main import main
 from video_samples import decoded_frames, frame_times_ms, packets, save_model, write_clip
 
@@ -41,6 +43,7 @@ def test_folder_of_videos_and_a_bad_video(tmp_path, capsys):
     assert len(frame_times_ms(tmp_path / "out" / "good_x2.mp4")) == len(FRAMES_MS)
 
 
+@pytest.mark.slow  # a second Python process has to import torch
 def test_ctrl_c_leaves_no_file_under_the_output_name(tmp_path):
     """A real SIGINT to a running `apisr upscale`: exit code 130 and nothing left in the output folder."""
     model = save_model(tmp_path / "tiny.safetensors", scale=2)
@@ -57,7 +60,7 @@ def test_ctrl_c_leaves_no_file_under_the_output_name(tmp_path):
         while not (out.is_dir() and any(out.iterdir())):
             assert process.poll() is None and time.monotonic() < deadline, log.read()
             time.sleep(0.05)
-        time.sleep(1.0)
+        time.sleep(0.5)
         assert process.poll() is None, "the job ended before it could be interrupted"
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)

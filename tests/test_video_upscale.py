@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from apisr.infer.video import VideoError, VideoOptions, upscale_video
-from video_samples import decoded_frames, frame_times_ms, packets, tiny_upscaler, write_clip
+from video_samples import FONT, attachments, audio_language, decoded_frames, frame_times_ms, packets, tiny_upscaler, write_clip
 
 # Uneven steps: a variable-frame-rate clip.
 VFR_MS = [0, 40, 80, 200, 240, 500, 540, 580, 620, 700]
@@ -22,7 +22,7 @@ def _files(folder):
 
 
 @pytest.mark.parametrize("ext", ["mkv", "mp4"])
-def test_frames_timestamps_size_audio_and_subtitles_carry_over(tmp_path, upscaler, ext):
+def test_frames_timestamps_size_audio_subtitles_and_fonts_carry_over(tmp_path, upscaler, ext):
     source = write_clip(tmp_path / f"in.{ext}", VFR_MS)
     target = tmp_path / f"out.{ext}"
     report = upscale_video(source, target, upscaler, progress=False)
@@ -33,7 +33,9 @@ def test_frames_timestamps_size_audio_and_subtitles_carry_over(tmp_path, upscale
     assert frames[0].shape == (96, 128, 3)  # 2x the 64x48 input
     audio_in, audio_out = packets(source, "audio"), packets(target, "audio")
     assert len(audio_in) > 20 and audio_out == audio_in  # payloads and timestamps, bit for bit
+    assert audio_language(target) == "jpn"
     assert packets(target, "subtitles") == packets(source, "subtitles") != []
+    assert attachments(target) == ([("font.ttf", FONT)] if ext == "mkv" else [])
     assert _files(tmp_path) == sorted([source.name, target.name])
 
 

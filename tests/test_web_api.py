@@ -82,9 +82,9 @@ def test_jobs_belong_to_their_session_and_end_with_it(app, client, tmp_path):
     assert Image.open(io.BytesIO(output.content)).size == (96, 72)
     assert output.headers["content-disposition"] == 'attachment; filename="a_x3.png"'
 
-    with TestClient(app) as stranger:
-        assert stranger.get(f"/api/jobs/{job['id']}").status_code == 404
-        assert stranger.get(f"/api/jobs/{job['id']}/items/0/output").status_code == 404
+    stranger = TestClient(app)  # another browser: its own cookie (not a context manager: no second lifespan)
+    assert stranger.get(f"/api/jobs/{job['id']}").status_code == 404
+    assert stranger.get(f"/api/jobs/{job['id']}/items/0/output").status_code == 404
 
     root = app.state.sessions.root
     assert any(root.rglob("*output.png"))
@@ -99,7 +99,7 @@ def test_a_video_job_reports_progress_and_gives_a_video(client, tmp_path):
     job = _wait(client, response.json()["id"])
     assert job["state"] == "done" and job["progress"] == 1.0
     assert job["items"][0]["kind"] == "video" and job["items"][0]["out_size"] == [128, 96]
-    result = tmp_path / "result.mkv"
+    result = tmp_path / "result.mp4"
     result.write_bytes(client.get(f"/api/jobs/{job['id']}/items/0/output?download=1").content)
     assert frame_times_ms(result) == [0, 40, 80, 120, 200, 240]
 

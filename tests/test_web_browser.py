@@ -78,3 +78,18 @@ def test_a_file_that_is_not_a_picture_shows_a_clear_error(browser, site, tmp_pat
     assert message == "notes.png: not an image or a video this server can read"
     assert browser.evaluate("document.querySelector('#error').hidden") is False
     assert browser.evaluate("document.querySelectorAll('.result').length") == 0
+
+
+def test_a_video_comes_back_as_a_download(browser, site, tmp_path):
+    from video_samples import write_clip
+
+    clip = write_clip(tmp_path / "clip.mp4", [0, 40, 80, 120])
+    _open(browser, site)
+    browser.set_files("#files", [clip])
+    browser.evaluate("document.querySelector('#run').click()")
+    assert browser.wait_for("['done', 'failed', 'error'].includes(document.body.dataset.state) && document.body.dataset.state") == "done"
+    assert browser.evaluate("document.querySelector('.result .sizes').textContent") == "64×48 → 128×96"
+    assert browser.evaluate("document.querySelector('#progress').value") == 1
+    href = browser.evaluate("document.querySelector('.result .download').href")
+    size = browser.evaluate(f"fetch({href!r}).then(r => r.ok && r.headers.get('content-disposition') && r.blob()).then(b => b.size)")
+    assert size > 1000

@@ -14,7 +14,7 @@ from apisr.degrade.synthetic import synthetic_frame
 from apisr.images import save_rgb
 
 
-def make_dataset(root: Path, images: int = 4, size: int = 64) -> Path:
+def make_dataset(root: Path, images: int = 4, size: int = 128) -> Path:
     rng = np.random.default_rng(7)
     for i in range(images):
         frame = synthetic_frame(size, size, rng)

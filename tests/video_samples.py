@@ -13,6 +13,7 @@ import av
 import numpy as np
 
 MS = Fraction(1, 1000)
+FONT = b"not really a font, but bytes to carry over unchanged" * 4
 
 
 def colour_bars(height: int, width: int, index: int = 0) -> np.ndarray:
@@ -50,12 +51,16 @@ def write_clip(
     if codec == "libx264":
         video.codec_context.options = {"crf": "12"}
     sound = out.add_stream(audio, rate=44100) if audio else None
+    if sound is not None:
+        sound.metadata["language"] = "jpn"
     subtitle = None
     if subtitles:
         subtitle_codec = {"matroska": "subrip", "mp4": "mov_text"}.get(out.format.name)
         if subtitle_codec:
             subtitle = out.add_mux_stream(subtitle_codec)
             subtitle.time_base = MS
+    if subtitles and out.format.name == "matroska":  # a font for the subtitles, as fansubs ship them
+        out.add_attachment("font.ttf", "application/x-truetype-font", FONT)
     for index, pts in enumerate(pts_ms):
         frame = av.VideoFrame.from_ndarray(colour_bars(height, width, index), format="rgb24")
         frame = frame.reformat(format=pix_fmt, dst_colorspace=colorspace, dst_color_range=color_range)
@@ -88,6 +93,16 @@ def packets(path: Path, kind: str) -> list[tuple[int | None, bytes]]:
             for p in container.demux(stream)
             if p.size
         ]
+
+
+def attachments(path: Path) -> list[tuple[str, bytes]]:
+    with av.open(str(path)) as container:
+        return [(stream.name, bytes(stream.data)) for stream in container.streams if stream.type == "attachment"]
+
+
+def audio_language(path: Path) -> str | None:
+    with av.open(str(path)) as container:
+        return container.streams.audio[0].metadata.get("language")
 
 
 def frame_times_ms(path: Path) -> list[int]:

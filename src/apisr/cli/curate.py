@@ -20,8 +20,10 @@ def add_parser(subparsers) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("inputs", nargs="+", metavar="VIDEO_OR_DIR", help="video files, or folders searched recursively for videos")
-    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder (created; existing results are kept and reused)")
+    p.add_argument("inputs", nargs="+", metavar="VIDEO_OR_DIR",
+                   help="video files, or folders searched recursively for videos")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output folder (created; existing results are kept and reused)")
     g = p.add_argument_group("selection (the paper's defaults)")
     g.add_argument("--partitions", type=int, default=8, help="contiguous partitions each video's I-frames are split into")
     g.add_argument("--skip", type=int, default=5, help="score every SKIP-th I-frame of a partition")
@@ -29,7 +31,8 @@ def add_parser(subparsers) -> None:
     g.add_argument("--frames-long", type=int, default=24, help="frames kept per video longer than --long-minutes")
     g.add_argument("--long-minutes", type=float, default=30.0, help="duration (whole minutes) above which a video is long")
     g.add_argument("--dedup-distance", type=int, default=DEDUP_MAX_DISTANCE,
-                   help="frames whose 64-bit perceptual hashes differ in at most this many bits are duplicates; -1 keeps duplicates")
+                   help="frames whose 64-bit perceptual hashes differ in at most this many bits are duplicates; "
+                        "-1 keeps duplicates")
     g = p.add_argument_group("frame size")
     g.add_argument("--height", type=int, default=TARGET_HEIGHT, help="taller frames are downscaled to this height")
     g.add_argument("--resize-filter", choices=RESIZE_FILTERS, default="area", help="downscaling filter")

@@ -121,8 +121,10 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         samples, bad = pair_references(paths, args.reference), []
-        if args.reference is not None and not any(s.reference_path for s in samples):
-            complain(f"{args.reference}: no reference matches any input by file name")
+        if args.reference is not None:
+            for sample in samples:
+                if sample.reference_path is None:
+                    complain(f"{sample.input_path}: no reference of that name in {args.reference}; scored without one")
     for line in bad:
         complain(line)
     errors += bad

@@ -22,7 +22,6 @@ OUTPUT_FORMATS = ("png", "jpg", "webp", "same")
 # Input extensions `--format same` can write back; anything else becomes PNG.
 SAME_FORMATS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"})
 DEFAULT_PATTERN = "{stem}_x{scale}.{ext}"
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample.png"
 
 
 def add_parser(subparsers) -> None:
@@ -51,7 +50,7 @@ def add_parser(subparsers) -> None:
 
     g = p.add_argument_group("model and engine")
     g.add_argument("-m", "--model", default=None, metavar="MODEL",
-                   help="checkpoint file or model name (default: the bundled default model; see `apisr models`)")
+                   help="checkpoint file or model name (see `apisr models`); None: the bundled default model")
     g.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:N")
     g.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="auto",
                    help="auto: fp16 on CUDA, bf16 on CPUs with native bf16, fp32 elsewhere, each only if the model "
@@ -60,10 +59,10 @@ def add_parser(subparsers) -> None:
     g.add_argument("--tile", type=_tile, default="auto", metavar="PIXELS",
                    help="tile side in input pixels; auto: from free memory (at most 512 on CPU); 0: never tile")
     g.add_argument("--tile-overlap", type=_non_negative, default=None, metavar="PIXELS",
-                   help="input pixels shared by neighbouring tiles, blended (default: the model's receptive field)")
+                   help="input pixels shared by neighbouring tiles, blended; None: the model's receptive field")
     g.add_argument("--outscale", type=_positive_float, default=None, metavar="FACTOR",
                    help="final size relative to the input, whatever the model's scale (resized after the model: "
-                        "Lanczos up, area down); default: the model's scale")
+                        "Lanczos up, area down); None: the model's scale")
     g.add_argument("--downsample-threshold", type=_non_negative, default=0, metavar="PIXELS",
                    help="first shrink (area filter) inputs whose short side is longer than this to exactly this; "
                         "0: never (the original recommends 720 or 1080 for real-world frames)")
@@ -143,6 +142,8 @@ def collect_jobs(inputs: list[str], recursive: bool, sample: bool) -> tuple[list
 
     A file named explicitly is tried whatever its extension (as a picture unless recognised otherwise).
     """
+    from apisr.infer.engine import SAMPLE
+
     jobs: list[Job] = [Job(SAMPLE, Path(), "image")] if sample else []
     errors: list[str] = []
     for text in inputs:
@@ -225,9 +226,9 @@ def run(args) -> int:
     if not jobs:
         print("error: nothing to upscale: give picture files or folders, or --sample", file=sys.stderr)
         return 2
-    args.single_file_output = (
-        len(jobs) == 1 and not Path(args.output).is_dir() and Path(args.output).suffix.lower() in SAME_FORMATS
-    )
+    # One input and an output named like a file of the same kind: the output is that file.
+    output = Path(args.output)
+    args.single_file_output = len(jobs) == 1 and not output.is_dir() and classify(output) == jobs[0].kind
     try:
         args.name_pattern.format(stem="x", suffix="png", ext="png", scale="4", model="m")
     except (KeyError, IndexError, ValueError) as err:

@@ -44,6 +44,7 @@ def crop_to_multiple(image: np.ndarray, multiple: int = SIZE_MULTIPLE) -> np.nda
     return image[: h - h % multiple, : w - w % multiple]
 
 
-def to_training_frame(image: np.ndarray, height: int = TARGET_HEIGHT, filter: str = "area", multiple: int = SIZE_MULTIPLE) -> np.ndarray:
+def to_training_frame(image: np.ndarray, height: int = TARGET_HEIGHT, filter: str = "area",
+                      multiple: int = SIZE_MULTIPLE) -> np.ndarray:
     """Rescale then crop: the HR frame the rest of the pipeline uses."""
     return crop_to_multiple(rescale_to_height(image, height, filter), multiple)

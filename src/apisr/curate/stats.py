@@ -54,7 +54,9 @@ def plot(summaries: list[dict], scorer: str, path: Path) -> None:
     from matplotlib import pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, key, label in ((axes[0], "complexity", f"complexity ({scorer})"), (axes[1], "sharpness", "sharpness (Laplacian variance at 720p)")):
+    panels = ((axes[0], "complexity", f"complexity ({scorer})"),
+              (axes[1], "sharpness", "sharpness (Laplacian variance at 720p)"))
+    for ax, key, label in panels:
         for summary in summaries:
             hist = summary[key]["histogram"]
             edges, counts = np.asarray(hist["edges"]), np.asarray(hist["counts"], dtype=np.float64)

@@ -36,7 +36,7 @@ def draw_kernel(config: KernelConfig, rng: np.random.Generator) -> dict:
         return {"type": "sinc", "size": size, "omega": float(rng.uniform(low, math.pi))}
     kind = choose(config.types, rng)
     params: dict = {"type": kind, "size": size}
-    if kind.endswith("iso") and not kind.endswith("aniso"):
+    if "aniso" not in kind:
         sigma = float(rng.uniform(*config.sigma_range))
         params.update(sigma_x=sigma, sigma_y=sigma, rotation=0.0)
     else:

@@ -22,7 +22,15 @@ from collections.abc import Iterator
 import numpy as np
 
 from apisr.degrade import codecs, kernels, noise
-from apisr.degrade.config import VIDEO_CODECS, CodecSettings, DegradationConfig, ResizeConfig, StageConfig
+from apisr.degrade.config import (
+    RESIZE_POSITIONS,
+    VIDEO_CODECS,
+    CodecSettings,
+    DegradationConfig,
+    NoiseConfig,
+    ResizeConfig,
+    StageConfig,
+)
 from apisr.degrade.draw import choose
 from apisr.degrade.recipe import Recipe, Step
 from apisr.degrade.resize import resize, scaled_size
@@ -65,54 +73,40 @@ def to_float_rgb(image: np.ndarray) -> np.ndarray:
 def draw_recipe(hr_size: tuple[int, int], config: DegradationConfig, rng: np.random.Generator) -> Recipe:
     """Draw all random choices of one degradation of an ``hr_size = (H, W)`` image."""
     height, width = hr_size
-    if height < config.scale or width < config.scale:
-        raise ValueError(f"image {width}x{height} is smaller than the scale factor {config.scale}")
-    lr_size = (height // config.scale, width // config.scale)
-    steps: list[Step] = []
-
-    # Stage 1 resizes relative to the current size, stage 2 relative to the LR size.
-    size = _draw_stage(steps, 1, config.stage1, config.codecs, tuple(hr_size), None, rng)
-    lr_base = (height / config.scale, width / config.scale)
-    _draw_stage(steps, 2, config.stage2, config.codecs, size, lr_base, rng, final_size=lr_size,
-                final_modes=config.final_resize_modes)
-    return Recipe(config.scale, (height, width), tuple(steps))
+    scale = config.scale
+    if height < scale or width < scale:
+        raise ValueError(f"image {width}x{height} is smaller than the scale factor {scale}")
+    # Stage 1 resizes relative to the HR size, stage 2 relative to the LR size.
+    steps = _draw_stage(1, config.stage1, config.codecs, (height, width), rng)
+    final_resize = (height // scale, width // scale), config.final_resize_modes
+    steps += _draw_stage(2, config.stage2, config.codecs, (height / scale, width / scale), rng, final_resize)
+    return Recipe(scale, (height, width), tuple(steps))
 
 
 def _draw_stage(
-    steps: list[Step],
     stage: int,
     config: StageConfig,
     settings: CodecSettings,
-    size: tuple[int, int],
-    resize_base: tuple[float, float] | None,
+    resize_base: tuple[float, float],
     rng: np.random.Generator,
-    final_size: tuple[int, int] | None = None,
-    final_modes: dict[str, float] | None = None,
-) -> tuple[int, int]:
-    """Append one stage's steps; returns the image size after the stage."""
+    final_resize: tuple[tuple[int, int], dict[str, float]] | None = None,
+) -> list[Step]:
+    """One stage's steps: [resize] blur [resize] noise [resize] (final resize) compression."""
     position = choose(config.resize.positions, rng) if config.resize else None
-
-    def maybe_resize(here: str) -> None:
-        nonlocal size
-        if position == here:
-            step = _draw_resize(stage, config.resize, resize_base or size, rng)
-            steps.append(step)
-            size = tuple(step.params["size"])
-
-    maybe_resize("before_blur")
-    if rng.random() < config.blur_prob:
-        steps.append(Step(stage, "blur", kernels.draw_kernel(config.kernel, rng)))
-    maybe_resize("before_noise")
-    if rng.random() < config.noise.prob:
-        steps.append(Step(stage, "noise", _draw_noise(config.noise, rng)))
-    maybe_resize("after_noise")
-    if final_size is not None:
-        mode = choose(final_modes, rng)
-        steps.append(Step(stage, "resize", {"direction": "final", "factor": None, "size": list(final_size), "mode": mode}))
-        size = final_size
+    steps = []
+    for slot in RESIZE_POSITIONS:
+        if position == slot:
+            steps.append(_draw_resize(stage, config.resize, resize_base, rng))
+        if slot == "before_blur" and rng.random() < config.blur_prob:
+            steps.append(Step(stage, "blur", kernels.draw_kernel(config.kernel, rng)))
+        if slot == "before_noise" and rng.random() < config.noise.prob:
+            steps.append(Step(stage, "noise", _draw_noise(config.noise, rng)))
+    if final_resize is not None:
+        size, modes = final_resize
+        steps.append(Step(stage, "resize", {"direction": "final", "factor": None, "size": list(size), "mode": choose(modes, rng)}))
     codec = choose(config.compression, rng)
     steps.append(Step(stage, "compress", draw_codec_params(codec, settings, rng)))
-    return size
+    return steps
 
 
 def _draw_resize(stage: int, config: ResizeConfig, base: tuple[float, float], rng: np.random.Generator) -> Step:
@@ -127,7 +121,7 @@ def _draw_resize(stage: int, config: ResizeConfig, base: tuple[float, float], rn
     return Step(stage, "resize", {"direction": direction, "factor": factor, "size": list(scaled_size(base, factor)), "mode": mode})
 
 
-def _draw_noise(config, rng: np.random.Generator) -> dict:
+def _draw_noise(config: NoiseConfig, rng: np.random.Generator) -> dict:
     if rng.random() < config.gaussian_prob:
         params = {"kind": "gaussian", "sigma": float(rng.uniform(*config.gaussian_sigma))}
     else:

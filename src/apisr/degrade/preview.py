@@ -42,7 +42,7 @@ def contact_sheet(samples: list[tuple[str, np.ndarray, Recipe]], cell_width: int
         height, width = lr.shape[:2]
         centre = lr[height // 2 - height // 8 : height // 2 + height // 8, width // 2 - width // 8 : width // 2 + width // 8]
         pictures = [*shots, centre if centre.size else lr]
-        captions = _captions(recipe, shots)
+        captions = [[part for line in caption for part in _wrap(line, font, cell_width)] for caption in _captions(recipe, shots)]
         cell_height = round(cell_width * hr.shape[0] / hr.shape[1])
         text_lines = max(len(c) for c in captions)
         row_height = line_height + pad + cell_height + pad + (text_lines + 1) * line_height + pad
@@ -77,6 +77,18 @@ def _captions(recipe: Recipe, shots: list[np.ndarray]) -> list[list[str]]:
         [stage2[-1], f"{lw}x{lh}"],
         ["nearest-neighbour zoom"],
     ]
+
+
+def _wrap(text: str, font, width: int) -> list[str]:
+    """Break ``text`` at spaces so that each line fits ``width`` pixels; continuation lines are indented."""
+    lines, current = [], ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if current and font.getlength(candidate) > width:
+            lines.append(current)
+            candidate = f"    {word}"
+        current = candidate
+    return [*lines, current]
 
 
 def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -31,9 +31,10 @@ class Step:
         if self.op == "blur":
             if p["type"] == "sinc":
                 return f"blur sinc {p['size']}px omega={p['omega']:.2f}"
-            shape = f"s={p['sigma_x']:.2f}" if p["type"].endswith("iso") and "aniso" not in p["type"] else (
-                f"sx={p['sigma_x']:.2f} sy={p['sigma_y']:.2f} rot={math.degrees(p['rotation']):.0f}"
-            )
+            if "aniso" in p["type"]:
+                shape = f"sx={p['sigma_x']:.2f} sy={p['sigma_y']:.2f} rot={math.degrees(p['rotation']):.0f}"
+            else:
+                shape = f"s={p['sigma_x']:.2f}"
             beta = f" beta={p['beta']:.2f}" if "beta" in p else ""
             return f"blur {p['type']} {p['size']}px {shape}{beta}"
         if self.op == "noise":

@@ -89,7 +89,8 @@ def model_method(spec: str, scale: int, device: str | None = None, tile_size: in
         def upscale(image: np.ndarray) -> np.ndarray:
             return resize(upscaler.upscale(image), target_size(image, scale))
 
-    return Method(name=display_names([spec])[0], key=f"{Path(path).stem}-{file_digest(path)[:16]}", rule=rule, upscale=upscale)
+    key = f"{Path(path).stem}-{weights_digest(descriptor.model.state_dict())[:16]}"
+    return Method(name=display_names([spec])[0], key=key, rule=rule, upscale=upscale)
 
 
 def build_method(spec: str, scale: int, device: str | None = None, tile_size: int | str | None = None) -> Method:
@@ -104,6 +105,19 @@ def file_digest(path: str | Path) -> str:
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def weights_digest(state_dict) -> str:
+    """sha256 over a state dict's names and values: the cache key of a model whatever file held it.
+
+    (An MXNet ``-symbol.json`` names its weights in another file, so hashing the file named
+    by the user would not notice new weights.)
+    """
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        digest.update(name.encode())
+        digest.update(state_dict[name].detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
 
 

@@ -160,7 +160,7 @@ def write_plot(evaluation: Evaluation, path: Path) -> None:
     shown = computed_metrics(evaluation)
     averages = means(evaluation)
     names = method_names(evaluation)
-    fig, axes = plt.subplots(1, max(1, len(shown)), figsize=(3.2 * max(1, len(shown)), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, max(1, len(shown)), figsize=(2.8 * max(1, len(shown)), 3.2), squeeze=False)
     for axis, metric in zip(axes[0], shown):
         values = [averages[name][metric.key] for name in names]
         finite = [v if v is not None and math.isfinite(v) else 0.0 for v in values]
@@ -187,6 +187,7 @@ figure { margin: 0; }
 figure img { image-rendering: pixelated; image-rendering: crisp-edges; display: block; border: 1px solid #999; }
 figcaption { font-size: 0.8em; margin-top: 0.3em; line-height: 1.35; }
 figcaption b { font-size: 1.1em; }
+img.plot { max-width: 100%; }
 """
 
 
@@ -207,7 +208,6 @@ def html_page(evaluation: Evaluation, out_dir: Path) -> str:
     missing = [f"{key.upper()}: {reason}" for key, reason in evaluation.metric_notes.items()]
     if missing:
         body.append(f"<p>{NOT_COMPUTED}: " + "; ".join(esc(m) for m in missing) + "</p>")
-    body.append('<p><img src="metrics.png" alt="mean of each metric per method"></p>')
     values = {(row.image, row.method): row.values for row in evaluation.rows}
     for crops in evaluation.crops:
         x, y, w, h = crops.box
@@ -227,6 +227,7 @@ def html_page(evaluation: Evaluation, out_dir: Path) -> str:
                 f"alt='{esc(label)}'><figcaption>{'<br>'.join(caption)}</figcaption></figure>"
             )
         body.append("</div>")
+    body.append('<h2>Means</h2><p><img class="plot" src="metrics.png" alt="mean of each metric per method"></p>')
     if evaluation.errors:
         body.append("<h2>Errors</h2><ul>" + "".join(f"<li>{esc(e)}</li>" for e in evaluation.errors) + "</ul>")
     return (

@@ -16,6 +16,7 @@ user's) is cut from the input (nearest-neighbour enlarged), every output and the
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -203,16 +204,23 @@ def score(
     learned: Sequence[LearnedMetric],
 ) -> tuple[dict[str, float | None], dict[str, str]]:
     """Every metric of one output; None plus a note for those that cannot be computed."""
+    measures: dict[str, Callable[[], float] | None] = {
+        key: None if reference is None else functools.partial(metric, output, reference, crop_border=scale)
+        for key, metric in (("psnr", psnr), ("ssim", ssim), ("gmsd", gmsd))
+    }
+    measures["niqe"] = functools.partial(niqe, output, crop_border=scale)
+    for metric in learned:
+        measures[metric.name] = None if metric.score is None else functools.partial(metric.score, output)
     values: dict[str, float | None] = {}
     notes: dict[str, str] = {}
-    for key, metric in (("psnr", psnr), ("ssim", ssim), ("gmsd", gmsd)):
-        values[key] = None if reference is None else metric(output, reference, crop_border=scale)
-    try:
-        values["niqe"] = niqe(output, crop_border=scale)
-    except ValueError as err:
-        values["niqe"], notes["niqe"] = None, str(err)
-    for metric in learned:
-        values[metric.name] = None if metric.score is None else metric.score(output)
+    for key, measure in measures.items():
+        values[key] = None
+        if measure is None:
+            continue
+        try:
+            values[key] = measure()
+        except (ValueError, RuntimeError) as err:  # too small for the metric, or pyiqa refusing the input
+            notes[key] = str(err).strip().splitlines()[0]
     return values, notes
 
 

@@ -33,7 +33,6 @@ from ..images import atomic_output
 from .engine import Upscaler
 from .video_streams import (
     Colour,
-    StreamPlan,
     VideoError,
     add_audio_encoder,
     add_copied_stream,
@@ -218,13 +217,15 @@ class _Job:
         return self.report
 
     def _run_threads(self) -> None:
-        reader = threading.Thread(target=self._guard, args=(self._read,), name="apisr-video-reader", daemon=True)
-        writer = threading.Thread(target=self._guard, args=(self._write,), name="apisr-video-writer", daemon=True)
+        reader = threading.Thread(target=self._worker, args=(self._read,), name="apisr-video-reader", daemon=True)
+        writer = threading.Thread(target=self._worker, args=(self._write,), name="apisr-video-writer", daemon=True)
         reader.start()
         writer.start()
         try:
-            self._guard(self._infer)
-        except BaseException:
+            self._infer()
+        except _Stopped:
+            pass  # a worker failed: its error is raised below
+        except BaseException:  # Ctrl-C lands here, in the calling thread
             self.stop.set()
             raise
         finally:
@@ -233,8 +234,8 @@ class _Job:
         if self.failure is not None:
             raise self.failure
 
-    def _guard(self, stage: Callable[[], None]) -> None:
-        """Run one stage; the first real failure stops the others and is re-raised by the main thread."""
+    def _worker(self, stage: Callable[[], None]) -> None:
+        """Run the reader or the writer; its first failure stops the other stages and is re-raised by the caller."""
         try:
             stage()
         except _Stopped:
@@ -243,8 +244,6 @@ class _Job:
             if self.failure is None:
                 self.failure = err
             self.stop.set()
-            if threading.current_thread() is threading.main_thread():
-                raise
 
     def _put(self, q: queue.Queue, item) -> None:
         while True:

@@ -21,6 +21,9 @@ from av.container import InputContainer, OutputContainer
 DEFAULT_CRF = {"libx264": 18, "libx265": 20, "libsvtav1": 28}
 DEFAULT_PRESET = {"libx264": "medium", "libx265": "medium", "libsvtav1": "8"}
 LOSSLESS_CODECS = {"ffv1"}
+# Stream tags that describe the content and stay true after upscaling; counts, durations and
+# encoder names (DURATION, NUMBER_OF_FRAMES, ENCODER, ...) would be stale, the muxer writes its own.
+CARRIED_TAGS = ("language", "title", "handler_name")
 STANDARD_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 
 
@@ -113,6 +116,8 @@ def plan_streams(
         if stream.type == "video":
             plan.notes.append(f"{label} left out: only the first video stream is upscaled")
         elif stream.type == "audio" and audio_codec:
+            if audio_codec not in av.codecs_available:
+                raise VideoError(f"unknown audio encoder {audio_codec!r} (try aac, libopus or flac)")
             if not fits(audio_codec):
                 raise VideoError(f"{output_name}: a {name} file cannot hold {audio_codec} audio; choose another --audio-codec")
             plan.reencode_audio.append(stream)
@@ -166,13 +171,13 @@ def add_video_stream(
     if codec == "libx265":
         options["x265-params"] = "log-level=error"
     context.options = options
-    stream.metadata.update(source.metadata)
+    carry_tags(source, stream)
     return stream
 
 
 def add_copied_stream(output: OutputContainer, source: av.stream.Stream) -> av.stream.Stream:
     stream = output.add_stream_from_template(source)
-    stream.metadata.update(source.metadata)
+    carry_tags(source, stream)
     return stream
 
 
@@ -187,5 +192,12 @@ def add_audio_encoder(output: OutputContainer, source: av.audio.stream.AudioStre
     layout = context.layout
     # A layout of unknown channel order ("2 channels") is not one an encoder takes: use the standard one.
     stream.layout = STANDARD_LAYOUTS.get(layout.nb_channels, layout.name) if "channels" in layout.name else layout
-    stream.metadata.update(source.metadata)
+    carry_tags(source, stream)
     return stream
+
+
+def carry_tags(source: av.stream.Stream, target: av.stream.Stream) -> None:
+    """Language, title and the default/forced flags: what a player shows to choose a track."""
+    lowered = {key.lower(): value for key, value in source.metadata.items()}
+    target.metadata.update({key: lowered[key] for key in CARRIED_TAGS if key in lowered})
+    target.disposition = source.disposition

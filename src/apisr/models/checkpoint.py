@@ -10,7 +10,6 @@ Checkpoints in this field come wrapped in many ways. :func:`read_state_dict` acc
   which are stripped;
 - ``.safetensors`` files, whose header metadata is returned as well;
 - waifu2x's JSON and MXNet ``.params`` files (read by :mod:`apisr.models.waifu2x`).
-- waifu2x ``.json`` models and MXNet ``.params`` files (:mod:`apisr.models.waifu2x`).
 
 ``.pth``/``.pt``/``.ckpt`` files are read with ``torch.load(weights_only=True)`` only: a
 file that needs arbitrary objects unpickled is refused, never executed. Half-precision
@@ -62,11 +61,6 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
         raise CheckpointError(f"{path}: no such checkpoint file")
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path}: the file is empty (0 bytes)")
-    if path.suffix.lower() in (".json", ".params"):
-        # waifu2x's own formats (JSON, or MXNet as converted from waifu2x-caffe).
-        from .waifu2x import read_waifu2x
-
-        return read_waifu2x(path)
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
         tensors, metadata = _read_safetensors(path)

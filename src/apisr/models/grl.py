@@ -11,6 +11,8 @@ Every block mixes two attentions over one shared QKV projection (64 -> 192, spli
 * **anchored stripe attention**: the block input is average-pooled 2x2 and projected to 32
   channels ("anchors"); inside each 8x8 stripe the 16 anchors first attend to the stripe's
   64 keys/values, then the 64 queries attend to the anchors, whose values are that result.
+  Odd blocks use the transposed ("v") stripe shape and tables, which for 8x8 stripes are
+  the same numbers.
 
 Both are cosine attentions with a learnable per-head logit scale (clamped at log 100) and a
 Swin-V2 continuous position bias: an MLP 2 -> 512 -> heads over a log-spaced table of
@@ -22,10 +24,13 @@ tables, relative-position indices and shift masks) computed for 64x64 inputs, so
 registered here with the same names and values and the file loads strictly. The masks depend
 on the input size: other sizes get fresh ones on every forward pass (no cache, no state).
 
-Half precision: the original gives NaN in fp16, because the cosine normalisation squares
-un-normalised activations (the blocks have no pre-norm) and overflows. Here the position
-bias, the normalisation, the logits and the softmax always run in float32, under autocast or
-after ``model.half()`` alike; the heavy projections and convolutions keep the low precision.
+Half precision: the original's inference script says its GRL does not work in fp16. Two weak
+spots explain that: the cosine normalisation squares un-normalised activations (the blocks
+have no pre-norm), so a norm above 65504 overflows and the attention silently goes flat or
+NaN; and for sizes other than 64 the geometry is rebuilt in float32 and mixed with half
+weights. Here the position bias, the normalisation, the logits and the softmax always run in
+float32, under autocast or after ``model.half()`` alike; the projections, the MLPs and the
+convolutions keep the low precision.
 """
 
 from __future__ import annotations
@@ -42,6 +47,12 @@ from .registry import Architecture, StateDict, register
 
 RGB_MEAN = (0.4488, 0.4371, 0.4040)
 SCALE = 4
+# The "tiny2" configuration APISR trains; nothing else is built or detected here.
+EMBED_DIM = 64
+DEPTHS = (4, 4, 4, 4)
+HEADS = 2  # per attention kind (window and stripe)
+MLP_RATIO = 2
+NUM_FEAT = 64  # width of the upsampler
 WINDOW = 8
 STRIPE = (8, 8)
 ANCHOR_DOWN = 2
@@ -428,19 +439,7 @@ class GRLTiny(nn.Module):
     Input and output are NCHW RGB in [0, 1]; the output is 4x larger.
     """
 
-    def __init__(
-        self,
-        img_size: int = 64,
-        embed_dim: int = 64,
-        depths: tuple[int, ...] = (4, 4, 4, 4),
-        heads_window: int = 2,
-        heads_stripe: int = 2,
-        mlp_ratio: float = 2.0,
-        drop_path_rate: float = 0.1,
-        in_channels: int = 3,
-        out_channels: int = 3,
-        num_feat: int = 64,
-    ):
+    def __init__(self, img_size: int = 64, drop_path_rate: float = 0.1):
         super().__init__()
         self.scale = SCALE
         self.img_size = img_size
@@ -448,25 +447,23 @@ class GRLTiny(nn.Module):
         for name, tensor in geometry_buffers(img_size).items():
             self.register_buffer(name, tensor)
 
-        self.conv_first = nn.Conv2d(in_channels, embed_dim, 3, 1, 1)
-        self.norm_start = nn.LayerNorm(embed_dim)
-        rates = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
-        self.layers = nn.ModuleList()
-        for stage, depth in enumerate(depths):
-            first = sum(depths[:stage])
-            blocks = [
-                Block(embed_dim, heads_window, heads_stripe, mlp_ratio, i, rates[first + i]) for i in range(depth)
-            ]
-            self.layers.append(Stage(embed_dim, blocks))
-        self.norm_end = nn.LayerNorm(embed_dim)
-        self.conv_after_body = nn.Conv2d(embed_dim, embed_dim, 3, 1, 1)
+        self.conv_first = nn.Conv2d(3, EMBED_DIM, 3, 1, 1)
+        self.norm_start = nn.LayerNorm(EMBED_DIM)
+        # Stochastic depth grows linearly from 0 at the first block to the rate at the last.
+        rates = iter(torch.linspace(0, drop_path_rate, sum(DEPTHS)).tolist())
+        self.layers = nn.ModuleList(
+            Stage(EMBED_DIM, [Block(EMBED_DIM, HEADS, HEADS, MLP_RATIO, i, next(rates)) for i in range(depth)])
+            for depth in DEPTHS
+        )
+        self.norm_end = nn.LayerNorm(EMBED_DIM)
+        self.conv_after_body = nn.Conv2d(EMBED_DIM, EMBED_DIM, 3, 1, 1)
 
         # nn.LeakyReLU() here has the default slope 0.01, unlike the 0.2 after the up-convs.
-        self.conv_before_upsample = nn.Sequential(nn.Conv2d(embed_dim, num_feat, 3, 1, 1), nn.LeakyReLU())
-        self.conv_up1 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
-        self.conv_up2 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
-        self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
-        self.conv_last = nn.Conv2d(num_feat, out_channels, 3, 1, 1)
+        self.conv_before_upsample = nn.Sequential(nn.Conv2d(EMBED_DIM, NUM_FEAT, 3, 1, 1), nn.LeakyReLU())
+        self.conv_up1 = nn.Conv2d(NUM_FEAT, NUM_FEAT, 3, 1, 1)
+        self.conv_up2 = nn.Conv2d(NUM_FEAT, NUM_FEAT, 3, 1, 1)
+        self.conv_hr = nn.Conv2d(NUM_FEAT, NUM_FEAT, 3, 1, 1)
+        self.conv_last = nn.Conv2d(NUM_FEAT, 3, 3, 1, 1)
         self.apply(_init_weights)
 
     def _positions(self, size: tuple[int, int], device: torch.device) -> Positions:
@@ -534,12 +531,12 @@ def detect(state_dict: StateDict) -> dict[str, Any] | None:
     needed = (_SIGNATURE, "conv_before_upsample.0.weight", "conv_first.weight", "mask_w", "conv_up2.weight")
     if not all(key in state_dict for key in needed):
         return None
-    if tuple(state_dict["conv_first.weight"].shape) != (64, 3, 3, 3):
+    if tuple(state_dict["conv_first.weight"].shape) != (EMBED_DIM, 3, 3, 3):
         return None
-    if tuple(state_dict["conv_before_upsample.0.weight"].shape) != (64, 64, 3, 3):
+    if tuple(state_dict["conv_before_upsample.0.weight"].shape) != (NUM_FEAT, EMBED_DIM, 3, 3):
         return None
     blocks = {".".join(key.split(".")[1:4:2]) for key in state_dict if re.match(r"layers\.\d+\.blocks\.", key)}
-    if blocks != {f"{stage}.{block}" for stage in range(4) for block in range(4)}:
+    if blocks != {f"{stage}.{block}" for stage, depth in enumerate(DEPTHS) for block in range(depth)}:
         return None
     # mask_w holds one mask per 8x8 window of the square size the buffers were made for.
     windows = state_dict["mask_w"].shape[0]
@@ -549,10 +546,11 @@ def detect(state_dict: StateDict) -> dict[str, Any] | None:
     return {"scale": SCALE, "img_size": side * WINDOW}
 
 
-def build(scale: int = SCALE, img_size: int = 64) -> GRLTiny:
+def build(scale: int = SCALE, img_size: int = 64, drop_path_rate: float = 0.1) -> GRLTiny:
+    """The paper configuration; ``drop_path_rate`` only matters while training."""
     if scale != SCALE:
         raise ValueError(f"GRL-tiny (nearest+conv) is 4x only, not {scale}x")
-    return GRLTiny(img_size=img_size)
+    return GRLTiny(img_size=img_size, drop_path_rate=drop_path_rate)
 
 
 # Each output pixel sees 8x8 windows shifted by half a window in every other block, so the

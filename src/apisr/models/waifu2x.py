@@ -91,8 +91,9 @@ ARCHITECTURE = register(
         name="waifu2x_upconv7",
         detect=detect,
         build=UpConv7,
-        # 7 input pixels of context at each side (the pad the network eats).
-        receptive_field=8,
+        # 7 input pixels of context at each side; the engine drops a quarter of the overlap and
+        # cross-fades the middle half, so 16 keeps tiles within 1.3e-3 of an untiled run (8: 2.5e-2).
+        receptive_field=16,
         description="waifu2x upconv_7 2x (reads waifu2x JSON and MXNet .params files)",
         examples=({"scale": 2},),
     )

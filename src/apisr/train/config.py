@@ -40,6 +40,8 @@ class DiscriminatorConfig:
     # patchgan_multiscale: three spectral-norm PatchGANs at x1, x1/2, x1/4 (the paper's default);
     # unet_sn: Real-ESRGAN's U-Net with spectral norm (what the original RRDB GAN training used).
     type: Literal["patchgan_multiscale", "unet_sn"] = "patchgan_multiscale"
+    # Width of the first layer (64 in the paper); smaller only for quick experiments and tests.
+    num_feat: int = 64
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class DataConfig:
     num_workers: int = 5
     # Degrade the whole frame then crop (the paper), or degrade a crop with a margin (much faster on CPU).
     full_frame: bool = True
+    # HR pixels degraded around the patch on each side when full_frame is false (a multiple of the scale).
+    crop_margin: int = 64
     # Fixed synthetic validation set: this many HR images from val/hr, degraded once with val_seed.
     val_images: int = 16
     val_patch: int = 256

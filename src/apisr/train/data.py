@@ -104,13 +104,14 @@ def training_data(config: TrainConfig, rank: int = 0, world_size: int = 1) -> Tr
     dataset = PairDataset(
         hr_paths, enhanced_dir=enhanced, scale=config.model.scale, hr_patch=config.data.hr_patch,
         config=_degradation(config), seed=config.seed, full_frame=config.data.full_frame,
+        crop_margin=config.data.crop_margin,
     )
     sampler = ResumableSampler(len(dataset), config.data.batch_size, config.seed, rank, world_size)
     workers = config.data.num_workers
     loader = DataLoader(
         EpochIndexed(dataset), batch_size=config.data.batch_size, sampler=sampler, num_workers=workers,
         persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(), drop_last=True,
-        prefetch_factor=4 if workers > 0 else None,
+        prefetch_factor=4 if workers > 0 else None, worker_init_fn=PairDataset.worker_init,
     )
     summary = {"images": len(hr_paths), "dataset": str(root), "pseudo_gt": enhanced is not None,
                "hr_patch": config.data.hr_patch, "full_frame": config.data.full_frame}
@@ -126,7 +127,8 @@ def validation_pairs(config: TrainConfig) -> list[tuple[torch.Tensor, torch.Tens
         return []
     dataset = PairDataset(
         paths, scale=config.model.scale, hr_patch=config.data.val_patch, config=_degradation(config),
-        seed=config.data.val_seed, full_frame=config.data.full_frame,
+        seed=config.data.val_seed, full_frame=config.data.full_frame, crop_margin=config.data.crop_margin,
+        augment_prob=0.0,
     )
     dataset.set_epoch(0)
     return [(item["lr"], item["hr"]) for item in (dataset[i] for i in range(len(dataset)))]

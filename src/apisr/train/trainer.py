@@ -70,7 +70,8 @@ class Trainer:
         self.generator = build_generator(config).to(self.device, memory_format=self.memory_format)
         self.discriminator = None
         if config.adversarial:
-            self.discriminator = build_discriminator(config.discriminator.type).to(self.device, memory_format=self.memory_format)
+            self.discriminator = build_discriminator(config.discriminator.type, num_feat=config.discriminator.num_feat)
+            self.discriminator.to(self.device, memory_format=self.memory_format)
         self.loss = build_generator_loss(config.losses, weights_dir).to(self.device)
         self.gan_type = next((e.gan_type for e in config.losses if e.type == "gan"), "lsgan")
         self.ema = EMA(self.generator, config.ema_decay) if config.ema_decay > 0 else None
@@ -189,24 +190,31 @@ class Trainer:
     # ------------------------------------------------------------- validation
     @torch.no_grad()
     def validate(self, pairs: list[tuple[torch.Tensor, torch.Tensor]], logger: RunLogger) -> dict[str, float]:
+        """Mean PSNR/SSIM (Y channel, scale-pixel border cropped) of the EMA generator, and NIQE when
+        the images hold the two 96-pixel blocks it needs; the first ``sample_images`` outputs become PNGs."""
         from apisr.evaluate import metrics
+        from apisr.evaluate.niqe import niqe
 
         model = self.ema.model if self.ema is not None else self.generator
         was_training = model.training
         model.eval()
         scale = self.config.model.scale
-        psnrs, ssims = [], []
+        scores: dict[str, list[float]] = {"val/psnr": [], "val/ssim": [], "val/niqe": []}
         folder = self.run_dir / "samples" / f"iter_{self.iteration:08d}"
         for index, (lr, hr) in enumerate(pairs):
             output = model(lr[None].to(self.device)).float().clamp(0, 1)
             out_image, hr_image = to_array(output), to_array(hr)
-            psnrs.append(metrics.psnr(out_image, hr_image, crop_border=scale))
-            ssims.append(metrics.ssim(out_image, hr_image, crop_border=scale))
+            scores["val/psnr"].append(metrics.psnr(out_image, hr_image, crop_border=scale))
+            scores["val/ssim"].append(metrics.ssim(out_image, hr_image, crop_border=scale))
+            try:
+                scores["val/niqe"].append(niqe(out_image, crop_border=scale))
+            except ValueError:  # too small for NIQE's blocks
+                pass
             if index < self.config.sample_images:
                 save_rgb(folder / f"val_{index:02d}.png", out_image)
                 logger.image(self.iteration, f"val/{index:02d}", out_image)
         model.train(was_training)
-        return {"val/psnr": float(sum(psnrs) / len(psnrs)), "val/ssim": float(sum(ssims) / len(ssims))}
+        return {key: float(sum(values) / len(values)) for key, values in scores.items() if values}
 
     # ------------------------------------------------------------------- loop
     def fit(self) -> Path:

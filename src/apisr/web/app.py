@@ -89,7 +89,9 @@ def run_item(engines: Engines, job: Job, item: Item, on_progress) -> None:
     if item.kind == "video":
         from apisr.infer.video import VideoOptions, upscale_video
 
-        output = item.input.with_name(item.input.stem.replace("input", "output") + ".mkv")
+        # MP4 stays MP4 (it plays in browsers, and holds what the input held); anything else becomes MKV.
+        suffix = item.input.suffix if item.input.suffix in (".mp4", ".m4v", ".mov") else ".mkv"
+        output = item.input.with_name(item.input.stem.replace("input", "output") + suffix)
         report = upscale_video(
             item.input,
             output,
@@ -160,13 +162,21 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
         if length > settings.max_upload_bytes:
             return _error(413, f"the upload is {length / 2**20:.1f} MiB; this server takes at most {_mib(settings)}")
         form = await request.form(max_files=MAX_FILES, max_fields=16)
+        items: list[Item] = []
         try:
             job_settings = _job_settings(form, catalogue)
             uploads = [value for value in form.getlist("files") if isinstance(value, UploadFile)]
             if not uploads:
                 raise UploadError("choose one or more pictures or a video to upscale")
-            items = [await _store(upload, session, settings) for upload in uploads]
+            budget = settings.max_upload_bytes
+            for upload in uploads:
+                item, size = await _store(upload, session, budget, settings)
+                items.append(item)
+                budget -= size
         except UploadError as err:
+            for item in items:  # all or nothing: a refused request leaves no file behind
+                item.input.unlink(missing_ok=True)
+                item.preview.unlink(missing_ok=True)
             return _error(413 if "at most" in str(err) else 400, str(err))
         finally:
             await form.close()
@@ -182,8 +192,8 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
 
     @app.get("/api/jobs/{job_id}/items/{index}/{which}")
     def job_file(job_id: str, index: int, which: str, request: Request, download: bool = False):
-        session = sessions.get(request.cookies.get(COOKIE))
-        job = session.jobs.get(job_id)
+        session = sessions.find(request.cookies.get(COOKIE))
+        job = session.jobs.get(job_id) if session else None
         if job is None or not 0 <= index < len(job.items) or which not in ("input", "output"):
             return _error(404, "no such file in this session")
         item = job.items[index]
@@ -201,15 +211,18 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
     return app
 
 
-async def _store(upload: UploadFile, session, settings: ServerSettings) -> Item:
-    """Copy one upload into the session's folder under a server-chosen name, and check what it is."""
+async def _store(upload: UploadFile, session, budget: int, settings: ServerSettings) -> tuple[Item, int]:
+    """Copy one upload into the session's folder under a server-chosen name, and check what it is.
+
+    ``budget``: bytes this request may still upload. Returns the item and its size in bytes.
+    """
     name = Path(upload.filename or "upload").name[:200] or "upload"
     staging = session.new_path(".upload", "input")
     written = 0
     with staging.open("wb") as out:
         while chunk := await upload.read(CHUNK):
             written += len(chunk)
-            if written > settings.max_upload_bytes:
+            if written > budget:
                 out.close()
                 staging.unlink(missing_ok=True)
                 raise UploadError(f"{name}: larger than the {_mib(settings)} this server takes at most")
@@ -224,7 +237,7 @@ async def _store(upload: UploadFile, session, settings: ServerSettings) -> Item:
     item = Item(name=name, kind=kind, input=path, preview=path, size=size)
     if kind == "image" and path.suffix not in BROWSER_IMAGES:
         item.preview = await run_in_threadpool(_png_preview, path)
-    return item
+    return item, written
 
 
 def _png_preview(path: Path) -> Path:

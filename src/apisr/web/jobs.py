@@ -127,6 +127,14 @@ class Sessions:
             session.last_seen = now
             return session
 
+    def find(self, token: str | None) -> Session | None:
+        """The live session for a cookie value, without creating one."""
+        with self._lock:
+            session = self._sessions.get(token or "")
+            if session is not None:
+                session.last_seen = time.monotonic()
+            return session
+
     def end(self, token: str | None) -> None:
         with self._lock:
             session = self._sessions.get(token or "")
