@@ -43,7 +43,7 @@ def test_two_process_gloo_run_keeps_ranks_identical(tmp_path):
         for key, value in ranks[0][part].items():
             torch.testing.assert_close(value, ranks[1][part][key], rtol=0, atol=0, msg=f"{part}.{key}")
     # Rank 0 wrote the checkpoint, and training moved the weights away from the shared initialisation.
-    saved = torch.load(tmp_path / "runs" / "ddp" / "last.pt", weights_only=True)["generator"]
+    saved = torch.load(tmp_path / "runs" / "ddp" / "last.pt", weights_only=True)["params"]
     torch.manual_seed(0)
     initial = build_generator(load_train_config("train_smoke", items)).state_dict()
     assert all(torch.equal(saved[k], ranks[0]["generator"][k]) for k in saved)

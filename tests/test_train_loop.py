@@ -108,9 +108,11 @@ def test_cli_train_export_upscale(dataset, tmp_path):
     assert model.name == "compact" and model.scale == 4
     assert "compact 4x generator" in model.metadata["apisr.model_card"]
     assert json.loads(model.metadata["apisr.training_data"])["images"] == 4
-    ema = ckpt.load_checkpoint(tmp_path / "cli" / "last.pt")["ema"]
+    ema = ckpt.load_checkpoint(tmp_path / "cli" / "last.pt")["params_ema"]
     for key, value in model.model.state_dict().items():
         torch.testing.assert_close(value, ema[key].half().float(), msg=key)  # --half: fp16-rounded EMA weights
+    # A training checkpoint is also a generator file (its EMA weights), e.g. for model.pretrained.
+    assert load_model(tmp_path / "cli" / "last.pt").name == "compact"
 
     save_rgb(tmp_path / "in.png", load_rgb(dataset / "val" / "hr" / "000.png")[:24, :20])
     assert main(["upscale", str(tmp_path / "in.png"), "-m", str(out), "-o", str(tmp_path / "up.png")]) == 0

@@ -44,8 +44,9 @@ DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 HALF_MEAN_TOLERANCE = 2e-3
 HALF_MAX_TOLERANCE = 3e-2
 
-# Auto tiles on CPU never exceed this side: larger tiles are no faster (the activations
-# stop fitting in cache) and only cost memory. Measured with benchmarks/infer.py.
+# Auto tiles on CPU never exceed this side: larger tiles are no faster and only cost memory.
+# Measured (compact model, 960x540 input, 2 cores): 128px tiles 0.20, 256px 0.49, 384px 0.56,
+# 512px 0.47-0.52, untiled 0.53 output MP/s; the tile sweep in benchmarks/infer.py repeats it.
 CPU_TILE_CAP = 512
 MIN_TILE = 16
 # Share of free memory the activations of one tile may take.

@@ -6,8 +6,9 @@ a temporary name, flushed to disk and renamed over the old one, so a run killed 
 moment (even mid-write, even ``kill -9``) leaves the previous complete file in place.
 Numbered files are hard links to ``last.pt`` where the file system allows.
 
-Contents are plain containers of tensors and numbers: state dicts of generator,
-discriminator, EMA, optimisers, schedulers and the gradient scaler, the iteration, the
+Contents are plain containers of tensors and numbers: state dicts of the generator
+(``params``), its EMA (``params_ema``, BasicSR's names, so that any apisr model loader reads
+a checkpoint as a generator file), the discriminator, optimisers, schedulers and the gradient scaler, the iteration, the
 RNG states as tensors, the best metric, and the resolved config as a dict.
 """
 

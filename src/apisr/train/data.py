@@ -82,6 +82,14 @@ class TrainingData:
     sampler: ResumableSampler
     summary: dict
 
+    def batches(self, iteration: int) -> Iterator[dict[str, torch.Tensor]]:
+        """Batches from global iteration ``iteration`` on, epoch after epoch, without end."""
+        while True:
+            self.sampler.set_start(iteration)
+            for batch in self.loader:
+                iteration += 1
+                yield batch
+
 
 def _degradation(config: TrainConfig):
     from apisr.degrade.config import load_degradation_config

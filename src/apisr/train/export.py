@@ -47,7 +47,7 @@ def model_card(config: dict[str, Any], iteration: int, training_data: dict[str, 
 
 def export_checkpoint(checkpoint: str | Path, output: str | Path, half: bool = False) -> Path:
     state = load_checkpoint(Path(checkpoint))
-    weights = state["ema"] if state.get("ema") is not None else state["generator"]
+    weights = state["params_ema"] if state.get("params_ema") is not None else state["params"]
     config = state["config"]
     hyperparameters = {**config["model"]["hyperparameters"], "scale": config["model"]["scale"]}
     training_data = state.get("training_data") or {}

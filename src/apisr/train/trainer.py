@@ -59,7 +59,8 @@ class Trainer:
         self.progress = progress
         self.tensorboard = tensorboard
         self.data_summary: dict[str, Any] = {}
-        self.dist: Distributed = init_distributed("cuda" if config.device in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
+        on_cuda = config.device.startswith("cuda") or (config.device == "auto" and torch.cuda.is_available())
+        self.dist: Distributed = init_distributed("cuda" if on_cuda else "cpu")
         self.device = pick_device(config.device, self.dist.local_rank)
         self.dtype = autocast_dtype(config.precision, self.device)
         self.run_dir = run_dir(config)
@@ -101,14 +102,18 @@ class Trainer:
 
     # ----------------------------------------------------------------- state
     def state(self) -> dict[str, Any]:
+        """Everything the next iteration depends on, as plain containers (``weights_only``-loadable)."""
+
         def sd(x):
             return None if x is None else x.state_dict()
 
         return {
             "iteration": self.iteration,
-            "generator": sd(self.generator),
+            # BasicSR's key names: apisr.models.checkpoint.read_state_dict (upscale, model.pretrained)
+            # then reads a training checkpoint directly, preferring the EMA weights.
+            "params": sd(self.generator),
             "discriminator": sd(self.discriminator),
-            "ema": None if self.ema is None else self.ema.model.state_dict(),
+            "params_ema": None if self.ema is None else self.ema.model.state_dict(),
             "optimizer_g": sd(self.opt_g), "optimizer_d": sd(self.opt_d),
             "scheduler_g": sd(self.sched_g), "scheduler_d": sd(self.sched_d),
             "scaler": self.scaler.state_dict(),
@@ -124,13 +129,13 @@ class Trainer:
             log.info("no checkpoint in %s: starting from iteration 0", self.run_dir)
             return
         state = ckpt.load_checkpoint(path, self.device)
-        self.generator.load_state_dict(state["generator"])
+        self.generator.load_state_dict(state["params"])
         if self.discriminator is not None:
             self.discriminator.load_state_dict(state["discriminator"])
             self.opt_d.load_state_dict(state["optimizer_d"])
             self.sched_d.load_state_dict(state["scheduler_d"])
-        if self.ema is not None and state["ema"] is not None:
-            self.ema.model.load_state_dict(state["ema"])
+        if self.ema is not None and state["params_ema"] is not None:
+            self.ema.model.load_state_dict(state["params_ema"])
         self.opt_g.load_state_dict(state["optimizer_g"])
         self.sched_g.load_state_dict(state["scheduler_g"])
         self.scaler.load_state_dict(state["scaler"])
@@ -237,17 +242,11 @@ class Trainer:
 
             bar = tqdm(total=config.iterations, initial=self.iteration, unit="it", dynamic_ncols=True)
         self.generator.train()
-        data.sampler.set_start(self.iteration)
-        batches = iter(data.loader)
+        batches = data.batches(self.iteration)
         data_time, step_time = 0.0, 0.0
         while self.iteration < config.iterations:
             tick = time.perf_counter()
-            try:
-                batch = next(batches)
-            except StopIteration:
-                data.sampler.set_start(self.iteration)
-                batches = iter(data.loader)
-                continue
+            batch = next(batches)
             tock = time.perf_counter()
             logged = self.step(batch)
             data_time += tock - tick
