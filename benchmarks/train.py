@@ -4,7 +4,7 @@
 
 Measures on the best device here (and on the CPU), with the real :class:`Trainer` step:
 
-1. GRL-tiny 4x, batch 32, LR 64: stage 1 (L1) and stage 2 (L1 + VGG19 + Danbooru ResNet50
+1. GRL-tiny 4x, batch 32 (``--grl-batch``), LR 64: stage 1 (L1) and stage 2 (L1 + VGG19 + Danbooru ResNet50
    perceptual + three-scale PatchGAN), data loading excluded (step on ready batches) and, for
    stage 1, included (the DataLoader with on-the-fly degradation feeding the loop). Perceptual
    networks get random weights: the timing does not depend on them, and the real files may be absent.
@@ -109,8 +109,7 @@ def first_batch(config) -> dict:
     return next(iter(training_data(config).loader))
 
 
-GRL = {"model.architecture": "grl_tiny", "model.hyperparameters": "{img_size: 64}", "data.hr_patch": 256,
-       "data.batch_size": 32}
+GRL = {"model.architecture": "grl_tiny", "model.hyperparameters": "{img_size: 64}", "data.hr_patch": 256}
 STAGE2 = {"losses": "[{type: l1}, {type: perceptual, backbone: vgg19, weight: 0.5},"
                     " {type: perceptual, backbone: danbooru_resnet50, weight: 0.5}, {type: gan, weight: 0.2}]",
           "discriminator.type": "patchgan_multiscale"}
@@ -118,17 +117,19 @@ COMPACT = {"model.architecture": "compact", "model.hyperparameters": "{num_feat:
            "data.hr_patch": 256, "data.batch_size": 16}
 
 
-def bench_grl(dataset, runs, device, precisions, iterations, warmup, rows):
+def bench_grl(dataset, runs, device, precisions, iterations, warmup, batch, rows):
     for stage, extra in (("1 (L1)", {}), ("2 (L1+VGG+R50+GAN)", STAGE2)):
         for precision in precisions:
-            config = config_for("train_smoke", dataset, runs, device, precision, **GRL, **extra)
+            config = config_for("train_smoke", dataset, runs, device, precision, **GRL, **extra,
+                                **{"data.batch_size": batch})
             trainer = Trainer(config, progress=False, tensorboard=False)
             rate = step_rate(trainer, first_batch(config), warmup, iterations)
             included, share = ("-", "-")
             if stage.startswith("1") and precision == "fp32":
                 r, s = loop_rate(trainer, config, 0, iterations)
                 included, share = f"{r:.4f}", f"{s:.0%}"
-            rows.append([f"GRL-tiny stage {stage}", device, precision, f"{rate:.4f}", f"{rate * 32:.2f}", included, share])
+            rows.append([f"GRL-tiny stage {stage}, batch {batch}", device, precision, f"{rate:.4f}", f"{rate * batch:.2f}",
+                         included, share])
             print(rows[-1], flush=True)
 
 
@@ -157,6 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--grl-iterations", type=int, default=None, help="timed GRL iterations (default 1 on CPU, 10 on GPU)")
     parser.add_argument("--iterations", type=int, default=3, help="timed compact iterations per setting")
+    parser.add_argument("--grl-batch", type=int, default=32, help="GRL batch size (32 needs about 20 GB on a CPU)")
     parser.add_argument("--skip-grl", action="store_true", help="only the compact generator")
     args = parser.parse_args()
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -167,7 +169,8 @@ def main() -> None:
             gpu = device == "cuda"
             if not args.skip_grl:
                 n = args.grl_iterations or (10 if gpu else 1)
-                bench_grl(dataset, runs, device, ["fp32", "bf16"] if gpu else ["fp32"], n, 2 if gpu else 0, rows)
+                bench_grl(dataset, runs, device, ["fp32", "bf16"] if gpu else ["fp32"], n, 2 if gpu else 0,
+                          args.grl_batch, rows)
             bench_compact(dataset, runs, device, args.iterations * (10 if gpu else 1), 1, rows, loader_rows)
     body = "\n\n".join([
         "Training step throughput (the real `Trainer.step`: forward, losses, backward, Adam, EMA; stage 2 also the "
@@ -180,7 +183,7 @@ def main() -> None:
         markdown_table(["degradation", "loader samples/s", "loop samples/s", "data share"], loader_rows),
         "This CPU has no native bf16 (AVX512-BF16/AMX): bf16 rows are the emulated autocast that `precision: auto`"
         " avoids (the trainer falls back to fp32 with one log line). The machine was shared with other jobs"
-        " while measuring, so figures are noisy lower bounds; GRL stage rows are single iterations on the CPU.",
+        " while measuring, so figures are noisy lower bounds; GRL rows are single iterations on the CPU.",
     ])
     write_section("train", body)
 

@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
 
     from apisr.config import ConfigError
     from apisr.hub import WeightsNotFound
+    from apisr.models.checkpoint import CheckpointError
+    from apisr.models.registry import UnknownModelError
     from apisr.train.config import load_train_config, plain_dict
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         trainer = train(config, weights_dir=args.weights_dir, resume=args.resume, progress=not args.no_progress)
-    except (WeightsNotFound, FileNotFoundError, ConfigError) as err:
+    except (WeightsNotFound, FileNotFoundError, ConfigError, CheckpointError, UnknownModelError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     if trainer.dist.main:

