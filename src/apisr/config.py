@@ -66,13 +66,15 @@ def load_yaml(cls: type[T], file: str | Path) -> T:
 
 
 def to_dict(config: Any) -> Any:
-    """Plain data (dicts, lists, scalars) for saving a resolved config as YAML/JSON."""
+    """Plain data (dicts, lists, scalars, paths as text) for saving a resolved config as YAML/JSON."""
     if dataclasses.is_dataclass(config):
         return {f.name: to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)}
     if isinstance(config, (list, tuple)):
         return [to_dict(v) for v in config]
     if isinstance(config, dict):
         return {k: to_dict(v) for k, v in config.items()}
+    if isinstance(config, Path):
+        return str(config)
     return config
 
 
@@ -145,7 +147,7 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
     if hint is Path:
         if not isinstance(value, (str, Path)):
             raise ConfigError(f"{path}: expected a path, got {value!r}")
-        return Path(value)
+        return Path(value).expanduser()
     raise TypeError(f"config type {hint!r} at {path} is not supported by apisr.config")
 
 

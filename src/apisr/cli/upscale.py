@@ -57,7 +57,7 @@ def add_parser(subparsers) -> None:
                         "stays within tolerance of fp32 on a probe; a tile whose half-precision output is not "
                         "finite is redone in fp32")
     g.add_argument("--tile", type=_tile, default="auto", metavar="PIXELS",
-                   help="tile side in input pixels; auto: from free memory (at most 512 on CPU); 0: never tile")
+                   help="tile side in input pixels; auto: from free memory (at most 256 on CPU); 0: never tile")
     g.add_argument("--tile-overlap", type=_non_negative, default=None, metavar="PIXELS",
                    help="input pixels shared by neighbouring tiles, blended; None: the model's receptive field")
     g.add_argument("--outscale", type=_positive_float, default=None, metavar="FACTOR",

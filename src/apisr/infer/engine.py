@@ -44,10 +44,10 @@ DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 HALF_MEAN_TOLERANCE = 2e-3
 HALF_MAX_TOLERANCE = 3e-2
 
-# Auto tiles on CPU never exceed this side: larger tiles are no faster and only cost memory.
-# Measured (compact model, 960x540 input, 2 cores): 128px tiles 0.20, 256px 0.49, 384px 0.56,
-# 512px 0.47-0.52, untiled 0.53 output MP/s; the tile sweep in benchmarks/infer.py repeats it.
-CPU_TILE_CAP = 512
+# Auto tiles on CPU never exceed this side: smaller tiles keep a layer's activations in
+# cache. Measured (compact model, 960x540 input, 2 idle cores, output MP/s): 256px tiles
+# 1.28-1.41, 384px 1.19-1.22, 512px 0.88-0.93, untiled 0.76-0.85; 128px loses to overlap.
+CPU_TILE_CAP = 256
 MIN_TILE = 16
 # Share of free memory the activations of one tile may take.
 MEMORY_FRACTION = {"cuda": 0.6, "cpu": 0.25}

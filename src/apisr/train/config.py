@@ -176,17 +176,7 @@ def shipped_configs() -> list[str]:
 
 def plain_dict(config: TrainConfig | dict) -> dict[str, Any]:
     """The config as YAML- and ``weights_only``-safe data: paths as text, tuples as lists."""
-    return _plain(to_dict(config))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
+    return to_dict(config)
 
 
 def save_resolved(config: TrainConfig, path: Path) -> None:
