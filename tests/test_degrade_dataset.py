@@ -69,7 +69,7 @@ def test_lr_patch_lies_under_the_hr_patch(frames, full_frame):
 def test_same_items_whatever_the_worker_count_and_new_ones_per_epoch(frames):
     data = PairDataset.from_folder(frames / "hr", hr_patch=64, seed=3)
     serial = [data[i] for i in range(len(data))]
-    loader = torch.utils.data.DataLoader(data, batch_size=1, num_workers=2, worker_init_fn=PairDataset.worker_init)
+    loader = torch.utils.data.DataLoader(data, batch_size=1, num_workers=2)
     parallel = list(loader)
     for one, batch in zip(serial, parallel):
         for key in one:

@@ -79,18 +79,6 @@ class PairDataset(Dataset):
             raise ValueError(f"{hr_dir}: no images ({', '.join(IMAGE_SUFFIXES)})")
         return cls(paths, **kwargs)
 
-    @staticmethod
-    def worker_init(worker_id: int) -> None:
-        """``DataLoader(worker_init_fn=PairDataset.worker_init)``: one OpenCV/torch thread per worker.
-
-        OpenCV otherwise starts a thread per core in every worker, and N workers then
-        fight over the cores; the workers themselves are the parallelism.
-        """
-        import cv2
-
-        cv2.setNumThreads(1)
-        torch.set_num_threads(1)
-
     def set_epoch(self, epoch: int) -> None:
         """New degradations and crops for every epoch (call before creating the epoch's iterator)."""
         self.epoch = epoch

@@ -116,14 +116,10 @@ def training_data(config: TrainConfig, rank: int = 0, world_size: int = 1) -> Tr
     )
     sampler = ResumableSampler(len(dataset), config.data.batch_size, config.seed, rank, world_size)
     workers = config.data.num_workers
-    # Spawned, not forked: by the time the loader starts, this process has run OpenCV's and
-    # torch's thread pools (validation set), and a forked child that touches them hangs.
-    # The workers persist, so the start-up cost is paid once per run.
     loader = DataLoader(
         EpochIndexed(dataset), batch_size=config.data.batch_size, sampler=sampler, num_workers=workers,
         persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(), drop_last=True,
-        prefetch_factor=4 if workers > 0 else None, worker_init_fn=PairDataset.worker_init,
-        multiprocessing_context="spawn" if workers > 0 else None,
+        prefetch_factor=4 if workers > 0 else None,
     )
     summary = {"images": len(hr_paths), "dataset": str(root), "pseudo_gt": enhanced is not None,
                "hr_patch": config.data.hr_patch, "full_frame": config.data.full_frame}
