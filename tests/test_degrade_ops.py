@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import cv2
 import numpy as np
 import pytest
+from scipy import special
 
 from apisr.degrade import codecs, kernels, noise
 from apisr.degrade.config import KernelConfig
 from apisr.degrade.resize import resize, scaled_size
 from apisr.degrade.synthetic import synthetic_frame
+from apisr.images import to_uint8
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +64,15 @@ def test_blur_shortcuts_match_plain_convolution(image):
         assert np.abs(out - image).mean() > 1e-4  # it did blur
 
 
+@pytest.mark.parametrize("size", [13, 15])
+def test_blur_in_two_bands_matches_one_filter(image, size):
+    # 13x13 and 15x15 kernels run as two bands of rows; wide sigmas keep every ring.
+    kernel = kernels.build_kernel("aniso", size, sigma_x=3.0, sigma_y=2.0, rotation=0.6)
+    for part in (image, image[:5, :7]):  # the bottom band reaches past a small image's border
+        reference = cv2.filter2D(part, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
+        assert np.abs(kernels.blur(part, kernel) - reference).max() < 3e-4
+
+
 @pytest.mark.parametrize("gray", [False, True])
 def test_noise_is_seeded_clipped_and_gray_is_shared(image, gray):
     for add in (lambda rng: noise.gaussian_noise(image, 10.0, gray, rng), lambda rng: noise.poisson_noise(image, 1.0, gray, rng)):
@@ -78,6 +90,17 @@ def test_gaussian_noise_has_the_asked_sigma():
     flat = np.full((128, 128, 3), 0.5, np.float32)
     out = noise.gaussian_noise(flat, 20.0, False, np.random.default_rng(0))
     assert np.std(out - flat) * 255 == pytest.approx(20.0, rel=0.03)
+
+
+def test_table_normal_matches_the_normal_law():
+    z = noise.standard_normal((400_000,), np.random.default_rng(2), sigma=2.0)
+    assert z.dtype == np.float32
+    assert z.mean() == pytest.approx(0.0, abs=0.01) and z.std() == pytest.approx(2.0, rel=0.005)
+    # Largest gap between the empirical CDF and the normal CDF (Kolmogorov-Smirnov statistic).
+    ordered = np.sort(z.astype(np.float64) / 2.0)
+    normal_cdf = special.ndtr(ordered)
+    assert np.abs(normal_cdf - np.arange(1, ordered.size + 1) / ordered.size).max() < 3e-3
+    assert np.array_equal(z, noise.standard_normal((400_000,), np.random.default_rng(2), sigma=2.0))
 
 
 def test_poisson_counts_match_the_poisson_law():
@@ -145,6 +168,18 @@ def test_stronger_compression_loses_more(codec, key, better, worse, extra):
         low = codecs.compress(source, codec, **{key: worse, **extra})
         gains.append(psnr(high, source) - psnr(low, source))
     assert np.mean(gains) > 1.0
+
+
+def test_webp_decoded_by_opencv_equals_pillow_decoding(image):
+    from PIL import Image
+
+    for quality, method in ((25, 0), (80, 6)):
+        buffer = io.BytesIO()
+        Image.fromarray(to_uint8(image)).save(buffer, "WEBP", quality=quality, method=method)
+        buffer.seek(0)
+        with Image.open(buffer) as decoded:
+            expected = np.asarray(decoded.convert("RGB"), np.float32) / 255
+        assert np.array_equal(codecs.webp(image, quality, method), expected)
 
 
 def test_unknown_codec_is_refused(image):
