@@ -46,9 +46,14 @@ def _wait(client, job_id: str) -> dict:
 
 
 def test_models_are_offered_by_id_only(client):
+    from apisr.models.zoo import bundled_models
+
     listing = client.get("/api/models").json()
-    assert [(m["id"], m["scale"], m["architecture"]) for m in listing["models"]] == [(MODEL, 2, "compact")]
-    assert listing["default"] == MODEL
+    offered = [(m["id"], m["scale"], m["architecture"]) for m in listing["models"]]
+    # The bundled models come first, then the folder's; every one is named by an id, never a path.
+    assert [i for i, _, _ in offered[:-1]] == [f"bundled:{name}" for name in bundled_models()]
+    assert offered[-1] == (MODEL, 2, "compact")
+    assert listing["default"] in [i for i, _, _ in offered]
 
 
 def test_a_request_cannot_name_a_file_on_the_server(client, tmp_path):

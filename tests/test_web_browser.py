@@ -37,8 +37,11 @@ def browser():
 
 
 def _open(browser: Browser, site: str) -> None:
+    """The page, with the test's tiny 2x model chosen (bundled models are listed too, and may be the default)."""
     browser.goto(site + "/")
     browser.wait_for("document.querySelector('#model').options.length > 0")
+    browser.evaluate("document.querySelector('#model').value = 'folder:tiny-2x.safetensors'")
+    assert browser.evaluate("document.querySelector('#model').value") == "folder:tiny-2x.safetensors"
 
 
 def test_upload_a_picture_and_get_it_back_upscaled(browser, site, tmp_path):
