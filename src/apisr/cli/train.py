@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from apisr.hub import WeightsNotFound
     from apisr.models.checkpoint import CheckpointError
     from apisr.models.registry import UnknownModelError
-    from apisr.train.config import load_train_config, plain_dict
+    from apisr.config import to_dict
+    from apisr.train.config import load_train_config
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.print_config:
-        print(yaml.safe_dump(plain_dict(config), sort_keys=False), end="")
+        print(yaml.safe_dump(to_dict(config), sort_keys=False), end="")
         return 0
     from apisr.train.trainer import train
 

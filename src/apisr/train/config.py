@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import yaml
 
-from apisr.config import ConfigError, from_dict, to_dict
+from apisr.config import ConfigError, from_dict
 from apisr.losses.config import LossConfig
 
 
@@ -172,12 +172,3 @@ def packaged_config(filename: str) -> Path | None:
 def shipped_configs() -> list[str]:
     folder = Path(str(resources.files("apisr") / "configs"))
     return sorted(p.stem for p in folder.glob("train_*.yaml"))
-
-
-def plain_dict(config: TrainConfig | dict) -> dict[str, Any]:
-    """The config as YAML- and ``weights_only``-safe data: paths as text, tuples as lists."""
-    return to_dict(config)
-
-
-def save_resolved(config: TrainConfig, path: Path) -> None:
-    path.write_text(yaml.safe_dump(plain_dict(config), sort_keys=False), encoding="utf-8")

@@ -16,7 +16,7 @@ import yaml
 
 from apisr.models.checkpoint import model_metadata, save_safetensors
 from apisr.train.checkpoint import load_checkpoint
-from apisr.train.config import plain_dict
+from apisr.config import to_dict
 
 
 def model_card(config: dict[str, Any], iteration: int, training_data: dict[str, Any]) -> str:
@@ -53,7 +53,7 @@ def export_checkpoint(checkpoint: str | Path, output: str | Path, half: bool = F
     training_data = state.get("training_data") or {}
     metadata = model_metadata(
         config["model"]["architecture"], hyperparameters,
-        config=yaml.safe_dump(plain_dict(config), sort_keys=False),
+        config=yaml.safe_dump(to_dict(config), sort_keys=False),
         training_data=json.dumps(training_data, sort_keys=True),
         iteration=str(state["iteration"]),
         model_card=model_card(config, int(state["iteration"]), training_data),

@@ -26,13 +26,14 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from apisr.config import dump_yaml, to_dict
 from apisr.images import save_rgb, to_array
 from apisr.losses.composite import build_generator_loss
 from apisr.losses.gan import gan_loss
 from apisr.models.discriminator import build_discriminator
 from apisr.models.registry import build_model
 from apisr.train import checkpoint as ckpt
-from apisr.train.config import TrainConfig, plain_dict, save_resolved
+from apisr.train.config import TrainConfig
 from apisr.train.data import training_data, validation_pairs
 from apisr.train.ema import EMA
 from apisr.train.logger import RunLogger
@@ -119,7 +120,7 @@ class Trainer:
             "scaler": self.scaler.state_dict(),
             "rng": ckpt.rng_state(),
             "best_psnr": self.best_psnr,
-            "config": plain_dict(self.config),
+            "config": to_dict(self.config),
             "training_data": self.data_summary,
         }
 
@@ -230,7 +231,7 @@ class Trainer:
         logger = RunLogger(self.run_dir, tensorboard=self.tensorboard) if self.dist.main else None
         if self.dist.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            save_resolved(config, self.run_dir / "config.yaml")
+            dump_yaml(config, self.run_dir / "config.yaml")
             log.info("run folder %s; %s on %s, autocast %s; %d training images, %d validation images",
                      self.run_dir, config.model.architecture, self.device, self.dtype or "off",
                      data.summary["images"], len(pairs))
