@@ -80,6 +80,23 @@ def test_same_items_whatever_the_worker_count_and_new_ones_per_epoch(frames):
     assert not torch.equal(other_seed[0]["lr"], serial[0]["lr"])
 
 
+def test_cached_frames_give_the_same_items_without_reading_again(frames, tmp_path):
+    import shutil
+
+    shutil.copytree(frames, tmp_path / "copy")
+    plain = PairDataset.from_folder(frames / "hr", enhanced_dir=frames / "enhanced", hr_patch=64, seed=5)
+    cached = PairDataset.from_folder(tmp_path / "copy" / "hr", enhanced_dir=tmp_path / "copy" / "enhanced",
+                                     hr_patch=64, seed=5, cache_frames=True)
+    first = [cached[i] for i in range(len(cached))]
+    shutil.rmtree(tmp_path / "copy")  # a second epoch must not need the files
+    cached.set_epoch(1)
+    plain.set_epoch(1)
+    for i in range(len(plain)):
+        for key, value in plain[i].items():
+            assert torch.equal(cached[i][key], value)
+    assert not torch.equal(first[0]["lr"], cached[0]["lr"])
+
+
 def test_joint_augment_moves_all_images_alike():
     rng = np.random.default_rng(0)
     base = np.arange(4 * 6 * 3, dtype=np.float32).reshape(4, 6, 3)

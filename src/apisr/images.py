@@ -22,12 +22,23 @@ from PIL import Image, ImageOps
 
 def load_rgb(path: str | Path) -> np.ndarray:
     """Any image file as RGB float32 ``(H, W, 3)`` in [0, 1], EXIF orientation applied."""
+    return to_float(load_rgb_pixels(path))
+
+
+def load_rgb_pixels(path: str | Path) -> np.ndarray:
+    """Any image file as RGB ``(H, W, 3)`` in its own integer depth: uint8, or uint16 for 16-bit
+    files (a quarter or half the memory of float32, for callers that keep many frames)."""
     with Image.open(path) as image:
         image = ImageOps.exif_transpose(image)
         if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-            array = np.asarray(image, dtype=np.float32) / 65535.0
+            array = np.asarray(image).astype(np.uint16)
             return np.repeat(array[..., None], 3, axis=2)
-        return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+        return np.asarray(image.convert("RGB"))
+
+
+def to_float(pixels: np.ndarray) -> np.ndarray:
+    """uint8 or uint16 pixels as float32 in [0, 1]."""
+    return pixels.astype(np.float32) / float(np.iinfo(pixels.dtype).max)
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:

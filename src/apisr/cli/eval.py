@@ -57,9 +57,14 @@ def add_parser(subparsers) -> None:
                         help="degradation config for --synthetic; None: the packaged paper config for --scale")
     parser.add_argument("--no-baselines", action="store_true", help="do not add bicubic and lanczos automatically")
     parser.add_argument("--crop", type=_crop, metavar="X,Y,W,H",
-                        help="crop shown in index.html, in output pixels; None: the most detailed --crop-size square")
+                        help="crop shown in index.html and sheet.png, in output pixels; None: the most detailed "
+                        "--crop-size square of each image")
     parser.add_argument("--crop-size", type=_positive, default=96, help="side of the automatic crop, output pixels")
-    parser.add_argument("--zoom", type=_positive, default=3, help="nearest-neighbour enlargement of crops in index.html")
+    parser.add_argument("--zoom", type=_positive, default=3,
+                        help="nearest-neighbour enlargement of crops in index.html and sheet.png")
+    parser.add_argument("--sheet", action="store_true",
+                        help="also write REPORT_DIR/sheet.png: one labelled PNG with a row per image and a column "
+                        "per method (the LR input first), each cell the crop of index.html at --zoom")
     parser.add_argument("--device", default="auto", help="torch device for models: auto, cpu, cuda, cuda:1 ...")
     parser.add_argument("--tile", default="auto", help="tile size in input pixels for models (0: none, auto: from free memory)")
     parser.add_argument("--no-iqa", action="store_true", help="skip MANIQA/CLIPIQA even if pyiqa is installed")
@@ -145,5 +150,10 @@ def run(args: argparse.Namespace) -> int:
     evaluation.synthetic = synthetic
     files = write_report(evaluation, args.output)
     print(f"report: {files['markdown']} and {files['html']}")
+    if args.sheet:
+        from apisr.evaluate.sheet import write_sheet
+
+        write_sheet(evaluation, args.output / "sheet.png")
+        print(f"sheet: {args.output / 'sheet.png'}")
     return 1 if errors or evaluation.errors else 0
 

@@ -12,6 +12,11 @@ codecs see natural full frames, and cuts one aligned patch from it. ``full_frame
 degrades only a window of the patch plus ``crop_margin`` HR pixels on each side (border
 effects of the kernels and codec blocks then fall outside the patch), which is several
 times faster on a small machine; ``benchmarks/degrade.py`` measures both.
+
+``cache_frames=True`` keeps every decoded frame (uint8, about 2.8 MB per 720p frame, twice
+that with the pseudo-GT) in the process that reads it: decoding a 720p PNG costs more than
+degrading a crop of it, so a small machine otherwise spends most of its data time in zlib.
+Each DataLoader worker holds its own cache, so use it with few workers.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from torch.utils.data import Dataset
 
 from apisr.degrade.config import DegradationConfig, load_degradation_config
 from apisr.degrade.pipeline import degrade
-from apisr.images import load_rgb
+from apisr.images import load_rgb_pixels, to_float
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
@@ -51,6 +56,7 @@ class PairDataset(Dataset):
         full_frame: bool = True,
         crop_margin: int = 64,
         augment_prob: float = 0.5,
+        cache_frames: bool = False,
     ):
         if hr_patch % scale:
             raise ValueError(f"hr_patch {hr_patch} is not a multiple of the scale {scale}")
@@ -69,6 +75,8 @@ class PairDataset(Dataset):
         self.full_frame = full_frame
         self.crop_margin = crop_margin
         self.augment_prob = augment_prob
+        self.cache_frames = cache_frames
+        self._frames: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.epoch = 0
 
     @classmethod
@@ -89,25 +97,35 @@ class PairDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, self.epoch, index]))
         path = self.hr_paths[index]
-        hr = load_rgb(path)
-        enhanced = self._load_enhanced(path, hr.shape) if self.enhanced_dir is not None else hr
+        hr, enhanced = self._pixels(index)
         lr_patch, hr_box, window = self._draw_boxes(hr.shape[:2], path, rng)
 
         top, left, bottom, right = window
-        lr, _ = degrade(hr[top:bottom, left:right], self.scale, self.config, rng)
+        lr, _ = degrade(to_float(hr[top:bottom, left:right]), self.scale, self.config, rng)
         y, x = (hr_box[0] - top) // self.scale, (hr_box[1] - left) // self.scale
         lr = lr[y : y + lr_patch, x : x + lr_patch]
-        hr_crop = hr[hr_box[0] : hr_box[0] + self.hr_patch, hr_box[1] : hr_box[1] + self.hr_patch]
-        en_crop = enhanced[hr_box[0] : hr_box[0] + self.hr_patch, hr_box[1] : hr_box[1] + self.hr_patch]
+        hr_crop = to_float(hr[hr_box[0] : hr_box[0] + self.hr_patch, hr_box[1] : hr_box[1] + self.hr_patch])
+        en_crop = to_float(enhanced[hr_box[0] : hr_box[0] + self.hr_patch, hr_box[1] : hr_box[1] + self.hr_patch])
 
         lr, hr_crop, en_crop = joint_augment([lr, hr_crop, en_crop], self.augment_prob, rng)
         return {"lr": _chw(lr), "hr": _chw(hr_crop), "hr_enhanced": _chw(en_crop)}
+
+    def _pixels(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The frame and its pseudo-GT (the frame itself without one) as integer pixels."""
+        if index in self._frames:
+            return self._frames[index]
+        path = self.hr_paths[index]
+        hr = load_rgb_pixels(path)
+        frames = (hr, self._load_enhanced(path, hr.shape) if self.enhanced_dir is not None else hr)
+        if self.cache_frames:
+            self._frames[index] = frames
+        return frames
 
     def _load_enhanced(self, path: Path, shape: tuple[int, ...]) -> np.ndarray:
         enhanced_path = self.enhanced_dir / path.name
         if not enhanced_path.is_file():
             raise FileNotFoundError(f"{path}: no line-enhanced version at {enhanced_path}")
-        enhanced = load_rgb(enhanced_path)
+        enhanced = load_rgb_pixels(enhanced_path)
         if enhanced.shape != shape:
             raise ValueError(f"{enhanced_path}: size {enhanced.shape[:2]} differs from its HR {shape[:2]}")
         return enhanced

@@ -16,7 +16,7 @@ from apisr.losses.perceptual import PerceptualLoss
 
 
 class GeneratorLoss(nn.Module):
-    """Call with the output, the pseudo-GT and the discriminator's verdict on the output (or None)."""
+    """Call with the output, the pseudo-GT, the plain GT and the discriminator's verdict on the output (or None)."""
 
     def __init__(self, entries: Sequence[LossConfig], perceptual: Sequence[PerceptualLoss | None]) -> None:
         super().__init__()
@@ -31,10 +31,12 @@ class GeneratorLoss(nn.Module):
     def needs_discriminator(self) -> bool:
         return any(e.type == "gan" for e in self.entries)
 
-    def forward(self, output: torch.Tensor, target: torch.Tensor, fake_verdict=None) -> dict[str, torch.Tensor]:
+    def forward(self, output: torch.Tensor, pseudo_gt: torch.Tensor, gt: torch.Tensor,
+                fake_verdict=None) -> dict[str, torch.Tensor]:
         """``{"total": ..., "<term>": ...}``; each term is already multiplied by its weight."""
         terms: dict[str, torch.Tensor] = {}
         for entry, name in zip(self.entries, self.names):
+            target = gt if entry.target == "gt" else pseudo_gt
             if entry.type == "l1":
                 value = F.l1_loss(output.float(), target.float())
             elif entry.type == "perceptual":

@@ -112,7 +112,7 @@ def training_data(config: TrainConfig, rank: int = 0, world_size: int = 1) -> Tr
     dataset = PairDataset(
         hr_paths, enhanced_dir=enhanced, scale=config.model.scale, hr_patch=config.data.hr_patch,
         config=_degradation(config), seed=config.seed, full_frame=config.data.full_frame,
-        crop_margin=config.data.crop_margin,
+        crop_margin=config.data.crop_margin, cache_frames=config.data.cache_frames,
     )
     sampler = ResumableSampler(len(dataset), config.data.batch_size, config.seed, rank, world_size)
     workers = config.data.num_workers

@@ -1,10 +1,11 @@
 """The training loop: stage 1 (L1) or stage 2 (L1 + perceptual + GAN), resumable, optionally distributed.
 
 One iteration: the generator upscales a batch of degraded LR patches; its loss (the
-config's ``losses`` list) compares the output with the line-enhanced pseudo-GT and,
-in stage 2, asks the discriminator's opinion; the discriminator then learns to tell the
-plain GT ("real") from the output ("fake"). Both share one gradient scaler (fp16 only),
-the learning rates halve every ``decay_every`` iterations, and an EMA copy of the
+config's ``losses`` list) compares the output with the line-enhanced pseudo-GT (or, per
+term, the plain GT) and, in stage 2, asks the discriminator's opinion; the discriminator
+then learns to tell the plain GT ("real") from the output ("fake"). Both share one gradient
+scaler (fp16 only), the learning rates follow the config's schedule (step decay or
+cosine), and an EMA copy of the
 generator follows along: it is what validation measures and what ``apisr export`` ships.
 
 Everything that decides the next iteration is in the checkpoint (weights, EMA,
@@ -80,11 +81,11 @@ class Trainer:
 
         opt = config.optimizer
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=opt.lr_generator, betas=opt.betas)
-        self.sched_g = torch.optim.lr_scheduler.StepLR(self.opt_g, opt.decay_every, opt.decay_gamma)
+        self.sched_g = _scheduler(self.opt_g, config)
         self.opt_d = self.sched_d = None
         if self.discriminator is not None:
             self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=opt.lr_discriminator, betas=opt.betas)
-            self.sched_d = torch.optim.lr_scheduler.StepLR(self.opt_d, opt.decay_every, opt.decay_gamma)
+            self.sched_d = _scheduler(self.opt_d, config)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
         self.iteration = 0
         self.best_psnr = -math.inf
@@ -167,7 +168,7 @@ class Trainer:
             if self.discriminator is not None:
                 self.discriminator.requires_grad_(False)
                 verdict = self.discriminator(output)
-            terms = self.loss(output, target, verdict)
+            terms = self.loss(output, target, hr, verdict)
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(terms["total"]).backward()
         self.scaler.step(self.opt_g)
@@ -189,7 +190,7 @@ class Trainer:
         self.scaler.update()
         self.sched_g.step()
         if self.ema is not None:
-            self.ema.update(self.generator)
+            self.ema.update(self.generator, self.iteration)
         self.iteration += 1
         return logged
 
@@ -290,3 +291,10 @@ def train(config: TrainConfig, weights_dir: str | Path | None = None, resume: bo
     trainer = Trainer(config, weights_dir, resume, progress, tensorboard)
     trainer.fit()
     return trainer
+
+
+def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LRScheduler:
+    opt = config.optimizer
+    if opt.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.iterations)
+    return torch.optim.lr_scheduler.StepLR(optimizer, opt.decay_every, opt.decay_gamma)
