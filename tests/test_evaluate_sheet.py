@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
 from apisr.cli.main import main
+from apisr.curate.synthetic import write_video
 from apisr.evaluate.methods import build_method, file_digest
 from apisr.evaluate.runner import evaluate, pair_references, zoomed_crop
 from apisr.evaluate.sheet import Column, SheetRow, compose_sheet, write_sheet
@@ -125,3 +129,28 @@ def test_sheet_grows_a_column_for_the_reference(tmp_path):
     bx, by, bw, bh = evaluation.crops[0].box
     expected = to_uint8(zoomed_crop(load_rgb(tmp_path / "hr" / "pic.png"), (bx, by, bw, bh), 2))
     assert np.array_equal(sheet.image[y : y + h, x : x + w], expected)
+
+
+def _extract_script():
+    """scripts/extract_real_lq.py, which makes the real low-quality inputs for a sheet (scripts are not a package)."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / "extract_real_lq.py"
+    spec = importlib.util.spec_from_file_location("extract_real_lq", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_real_lq_frames_are_taken_where_asked_without_black_bars(tmp_path):
+    script = _extract_script()
+    picture = np.full((20, 30, 3), 200, np.uint8)
+    framed = np.zeros((24, 40, 3), np.uint8)
+    framed[2:22, 5:35] = picture
+    assert np.array_equal(script.trim_black_bars(framed), picture)
+
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, scenes=[1, 2, 3, 4], gop=5, width=64, height=48)  # 20 frames
+    assert script.main([str(clip), "-o", str(tmp_path / "out"), "--at", "0,0.5"]) == 0
+    written = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
+    assert written == ["clip_f0000_I.png", "clip_f0010_I.png"]
+    assert load_rgb(tmp_path / "out" / "clip_f0010_I.png").shape == (48, 64, 3)
+    assert script.main([str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "out")]) == 1

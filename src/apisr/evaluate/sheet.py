@@ -11,6 +11,7 @@ that says so, so the columns stay aligned.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -29,6 +30,9 @@ BACKGROUND = (255, 255, 255)
 INK = (20, 20, 24)
 FAINT_INK = (90, 90, 100)
 MISSING = (215, 215, 215)
+
+# A line of text: its font and its spans, each (text, colour), drawn one after the other.
+Line = tuple[ImageFont.FreeTypeFont, list[tuple[str, tuple[int, int, int]]]]
 
 
 @dataclass(frozen=True)
@@ -103,10 +107,6 @@ def write_sheet(evaluation: Evaluation, path: Path, font_size: int = 18) -> Shee
     return sheet
 
 
-# A line of text: its font and its spans, each (text, colour), drawn one after the other.
-Line = tuple[ImageFont.FreeTypeFont, list[tuple[str, tuple[int, int, int]]]]
-
-
 def _paragraph(text: str, font: ImageFont.FreeTypeFont, colour: tuple[int, int, int], width: int) -> list[Line]:
     return [(font, [(line, colour)]) for line in _wrap(text, font, width)]
 
@@ -140,20 +140,19 @@ def _draw(draw: ImageDraw.ImageDraw, left: int, top: int, lines: list[Line]) -> 
 
 
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
-    """Greedy word wrap to ``width`` pixels; a word wider than that (a long file name) is broken anywhere."""
+    """Greedy wrap to ``width`` pixels: at spaces, else after ``_ - . /`` (file names), else anywhere."""
     lines: list[str] = []
     line = ""
-    for word in text.split():
-        candidate = f"{line} {word}" if line else word
-        if font.getlength(candidate) <= width:
-            line = candidate
+    for token in re.split(r"(?<=[\s_./-])", text.strip()):
+        if font.getlength((line + token).rstrip()) <= width:
+            line += token
             continue
-        if line:
-            lines.append(line)
+        if line.strip():
+            lines.append(line.rstrip())
         line = ""
-        for char in word:
+        for char in token.lstrip():
             if line and font.getlength(line + char) > width:
                 lines.append(line)
                 line = ""
             line += char
-    return lines + [line] if line else lines
+    return lines + [line.rstrip()] if line.strip() else lines

@@ -296,5 +296,9 @@ def train(config: TrainConfig, weights_dir: str | Path | None = None, resume: bo
 def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LRScheduler:
     opt = config.optimizer
     if opt.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.iterations)
+        # A closed form of the iteration (unlike CosineAnnealingLR's recursion, whose length is
+        # saved in its state), so a run resumed with other --iterations anneals to its new end.
+        total = config.iterations
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda iteration: 0.5 * (1.0 + math.cos(math.pi * min(iteration, total) / total)))
     return torch.optim.lr_scheduler.StepLR(optimizer, opt.decay_every, opt.decay_gamma)
