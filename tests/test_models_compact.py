@@ -49,6 +49,34 @@ def test_forward_is_body_pixel_shuffle_plus_nearest_upsampled_input():
         assert torch.allclose(model(x.to(memory_format=torch.channels_last)), expected, atol=1e-5)
 
 
+def test_bicubic_base_survives_export_and_training_checkpoints(tmp_path):
+    from apisr.models.checkpoint import model_metadata, save_safetensors
+
+    hyperparameters = {"scale": 2, "num_feat": 8, "num_conv": 2, "upsample": "bicubic"}
+    model = build_model("compact", **hyperparameters).eval()
+    with torch.no_grad():
+        model.body[-1].weight.zero_()
+        model.body[-1].bias.zero_()
+    x = torch.rand(1, 3, 6, 5)
+    with torch.no_grad():
+        # No residual: the output is exactly the bicubic base.
+        assert torch.allclose(model(x), F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False))
+    save_safetensors(tmp_path / "m.safetensors", model.state_dict(), model_metadata("compact", hyperparameters))
+    config = {"model": {"architecture": "compact", "scale": 2, "hyperparameters": {k: v for k, v in
+              hyperparameters.items() if k != "scale"}}}
+    torch.save({"params_ema": model.state_dict(), "config": config}, tmp_path / "last.pt")
+    torch.save({"params": model.state_dict()}, tmp_path / "bare.pth")
+    for name in ("m.safetensors", "last.pt"):
+        loaded = load_model(tmp_path / name)
+        assert loaded.hyperparameters["upsample"] == "bicubic"
+        with torch.no_grad():
+            assert torch.allclose(loaded.model(x), model(x), atol=1e-6)
+    # Keys alone cannot tell the base: a foreign file is Real-ESRGAN's nearest layout.
+    assert load_model(tmp_path / "bare.pth").model.upsample == "nearest"
+    with pytest.raises(ValueError, match="upsample"):
+        build_model("compact", upsample="bilinear")
+
+
 def test_realesrgan_parameter_count():
     assert sum(p.numel() for p in build_model("compact", scale=4).parameters()) == 621_424
 

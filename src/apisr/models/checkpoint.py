@@ -71,7 +71,8 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
 
         tensors, metadata = read_waifu2x(path)
     else:
-        tensors, metadata = _unwrap(_torch_load(path), path), {}
+        loaded = _torch_load(path)
+        tensors, metadata = _unwrap(loaded, path), _training_checkpoint_metadata(loaded)
     return {_strip_prefixes(key): _widen(value) for key, value in tensors.items()}, metadata
 
 
@@ -157,6 +158,16 @@ def _torch_load(path: Path) -> Any:
         raise CheckpointError(f"{path}: not a PyTorch checkpoint or damaged ({_first_line(err)})") from None
     except (RuntimeError, EOFError, OSError, ValueError) as err:
         raise CheckpointError(f"{path}: not a PyTorch checkpoint or damaged ({_first_line(err)})") from None
+
+
+def _training_checkpoint_metadata(loaded: Any) -> dict[str, str]:
+    """An ``apisr train`` checkpoint names its generator in its saved config: use it, as a
+    safetensors header would be, since some hyper-parameters (e.g. compact's ``upsample``)
+    cannot be told from the keys."""
+    model = loaded.get("config", {}).get("model") if isinstance(loaded, dict) else None
+    if not isinstance(model, dict) or not {"architecture", "hyperparameters", "scale"} <= set(model):
+        return {}
+    return model_metadata(model["architecture"], {**model["hyperparameters"], "scale": model["scale"]})
 
 
 def _first_line(err: Exception) -> str:

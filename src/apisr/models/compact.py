@@ -2,9 +2,16 @@
 
 The whole network runs at input resolution: a 3x3 conv and PReLU, then ``num_conv``
 (conv, PReLU) pairs, then a last conv to ``3 * scale**2`` channels that a pixel shuffle
-turns into the output, on top of the nearest-upsampled input. No attention, no dense
+turns into the output, on top of the upsampled input. No attention, no dense
 connections: it is the fast model, ``realesr-animevideov3`` (64 features, 16 convs,
-621,424 parameters) among others, and the layout of apisr's own bundled default.
+621,424 parameters) among others, and the layout of apisr's own bundled defaults.
+
+``upsample`` is how the input is enlarged under the learned residual: ``nearest`` in
+Real-ESRGAN's files (and so whenever a file does not say otherwise, since the keys cannot
+tell), ``bicubic`` in apisr's bundled models. A freshly initialised network adds almost
+nothing, so a bicubic base starts training at bicubic quality instead of blocky nearest
+pixels; on a short CPU budget that head start is worth about 0.3 dB (measured after 100
+iterations of the stage-1 recipe: 23.05 dB against 22.80 for nearest).
 
 ``body`` is one ``nn.Sequential`` so the keys are ``body.{i}.weight``/``body.{i}.bias``
 exactly as in Real-ESRGAN's files (even ``i``: convs; odd ``i``: PReLU slopes).
@@ -25,14 +32,19 @@ from torch import nn
 from .registry import Architecture, StateDict, register
 
 SCALES = (1, 2, 3, 4)
+UPSAMPLING = ("nearest", "bicubic")
 
 
 class CompactSR(nn.Module):
-    def __init__(self, scale: int = 4, num_feat: int = 64, num_conv: int = 16, in_channels: int = 3):
+    def __init__(self, scale: int = 4, num_feat: int = 64, num_conv: int = 16, in_channels: int = 3,
+                 upsample: str = "nearest"):
         super().__init__()
         if scale not in SCALES:
             raise ValueError(f"compact supports scales {SCALES}, not {scale}")
+        if upsample not in UPSAMPLING:
+            raise ValueError(f"compact upsample must be one of {UPSAMPLING}, not {upsample!r}")
         self.scale = scale
+        self.upsample = upsample
         layers: list[nn.Module] = [nn.Conv2d(in_channels, num_feat, 3, 1, 1), nn.PReLU(num_feat)]
         for _ in range(num_conv):
             layers += [nn.Conv2d(num_feat, num_feat, 3, 1, 1), nn.PReLU(num_feat)]
@@ -40,8 +52,10 @@ class CompactSR(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # The network only learns the residual over a nearest-neighbour upscale.
-        return F.pixel_shuffle(self.body(x), self.scale) + F.interpolate(x, scale_factor=self.scale, mode="nearest")
+        # The network only learns the residual over a plain upscale of its input.
+        base = F.interpolate(x, scale_factor=self.scale, mode=self.upsample,
+                             align_corners=False if self.upsample == "bicubic" else None)
+        return F.pixel_shuffle(self.body(x), self.scale) + base
 
 
 _KEY = re.compile(r"^body\.(\d+)\.(weight|bias)$")
