@@ -119,7 +119,9 @@ def main() -> None:
         body += "\n\nTile side against speed, compact model, fp32:\n\n" + markdown_table(
             ["tile", "input timed", "output MP/s"], sweep_rows
         )
-    write_section("infer", body)
+    # A subset run (e.g. only the shipped compact model) gets its own section beside the full one.
+    chosen = args.models.split(",")
+    write_section("infer" if set(chosen) == set(MODELS) else "infer-" + "-".join(chosen), body)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
@@ -86,6 +87,12 @@ def test_safetensors_round_trip_with_metadata_and_half(tmp_path):
     assert read_state_dict(half)[0]["conv.weight"].dtype == torch.float32
     assert half.stat().st_size < full.stat().st_size
     assert sorted(p.name for p in tmp_path.iterdir()) == ["h.safetensors", "m.safetensors"]  # no temp files left
+    umask = os.umask(0o022)
+    try:
+        shared = save_safetensors(tmp_path / "shared.safetensors", sd, metadata)
+    finally:
+        os.umask(umask)
+    assert shared.stat().st_mode & 0o777 == 0o644  # readable by others, like any new file; not mkstemp's 0600
 
 
 def test_save_handles_shared_storage_and_rejects_non_text_metadata(tmp_path):

@@ -89,3 +89,15 @@ def test_every_published_model_points_at_a_release_asset():
         assert model.remote.url.startswith("https://github.com/") and "/releases/download/" in model.remote.url
         assert model.remote.url.endswith("/" + model.remote.filename)
         assert model.remote.sha256 is None or len(model.remote.sha256) == 64
+
+
+def test_shipped_bundled_models_load_with_their_card_and_scale():
+    from apisr.models.registry import load_model
+
+    names = zoo.bundled_models()
+    assert zoo.DEFAULT_MODEL in names
+    for name in names:
+        model = load_model(zoo.resolve(name))
+        assert f"-{model.scale}x" in name, name
+        assert model.name == "compact" and model.hyperparameters["upsample"] == "bicubic"
+        assert zoo.bundled_path(name).with_suffix(".md").is_file(), f"{name} has no model card"

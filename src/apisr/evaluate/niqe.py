@@ -87,10 +87,14 @@ _RATIOS = gamma(2 / _ALPHAS) ** 2 / (gamma(1 / _ALPHAS) * gamma(3 / _ALPHAS))
 def fit_aggd(values: np.ndarray) -> tuple[float, float, float]:
     """Shape alpha and left/right scales of an asymmetric generalised Gaussian, by moment matching."""
     values = values.ravel()
-    left = np.sqrt(np.mean(values[values < 0] ** 2))
-    right = np.sqrt(np.mean(values[values > 0] ** 2))
+    negative, positive = values[values < 0], values[values > 0]
+    # A perfectly flat block has no negative or positive side: its features are NaN, and the
+    # caller drops NaN blocks as BasicSR does (np.mean of nothing would say so with a warning).
+    left = np.sqrt(np.mean(negative**2)) if negative.size else np.nan
+    right = np.sqrt(np.mean(positive**2)) if positive.size else np.nan
     gamma_hat = left / right
-    r_hat = np.mean(np.abs(values)) ** 2 / np.mean(values**2)
+    power = np.mean(values**2)
+    r_hat = np.mean(np.abs(values)) ** 2 / power if power > 0 else np.nan
     r_norm = r_hat * (gamma_hat**3 + 1) * (gamma_hat + 1) / (gamma_hat**2 + 1) ** 2
     alpha = _ALPHAS[np.argmin((_RATIOS - r_norm) ** 2)]
     spread = np.sqrt(gamma(1 / alpha) / gamma(3 / alpha))

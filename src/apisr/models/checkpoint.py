@@ -98,6 +98,10 @@ def save_safetensors(
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=dict(metadata))
+        # mkstemp makes the file owner-only; give it the mode any new file would have.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
