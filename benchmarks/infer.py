@@ -18,6 +18,7 @@ benchmarks/RESULTS.md (section "infer").
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -109,7 +110,8 @@ def main() -> None:
     body = (
         f"4x upscaling of a {width}x{height} input on CPU (slow configurations timed on the centred crop "
         f"named, to stay within {args.budget:g} s); output megapixels per second, higher is better. "
-        f"CPU native bf16: {'yes' if cpu_has_native_bf16() else 'no (emulated by torch)'}.\n\n"
+        f"CPU native bf16: {'yes' if cpu_has_native_bf16() else 'no (emulated by torch)'}. "
+        f"Load average (1 min) when done: {os.getloadavg()[0]:.1f}.\n\n"
         + markdown_table(["model", "precision", "tiling", "input timed", "output MP/s"], speed_rows)
         + "\n\nbf16 autocast against fp32 on the 64x64 patch of the bundled sample that `auto` precision "
         "checks (values in [0, 1]); `auto` accepts bf16 only within mean 2e-3 and max 3e-2:\n\n"
