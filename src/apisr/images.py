@@ -31,7 +31,7 @@ def load_rgb_pixels(path: str | Path) -> np.ndarray:
     with Image.open(path) as image:
         image = ImageOps.exif_transpose(image)
         if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-            array = np.asarray(image).astype(np.uint16)
+            array = np.clip(np.asarray(image), 0, 65535).astype(np.uint16)
             return np.repeat(array[..., None], 3, axis=2)
         return np.asarray(image.convert("RGB"))
 

@@ -168,7 +168,8 @@ def _training_checkpoint_metadata(loaded: Any) -> dict[str, str]:
     """An ``apisr train`` checkpoint names its generator in its saved config: use it, as a
     safetensors header would be, since some hyper-parameters (e.g. compact's ``upsample``)
     cannot be told from the keys."""
-    model = loaded.get("config", {}).get("model") if isinstance(loaded, dict) else None
+    config = loaded.get("config") if isinstance(loaded, dict) else None
+    model = config.get("model") if isinstance(config, dict) else None
     if not isinstance(model, dict) or not {"architecture", "hyperparameters", "scale"} <= set(model):
         return {}
     return model_metadata(model["architecture"], {**model["hyperparameters"], "scale": model["scale"]})

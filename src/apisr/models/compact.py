@@ -10,7 +10,7 @@ connections: it is the fast model, ``realesr-animevideov3`` (64 features, 16 con
 Real-ESRGAN's files (and so whenever a file does not say otherwise, since the keys cannot
 tell), ``bicubic`` in apisr's bundled models. A freshly initialised network adds almost
 nothing, so a bicubic base starts training at bicubic quality instead of blocky nearest
-pixels; on a short CPU budget that head start is worth about 0.3 dB (measured after 100
+pixels; on a short CPU budget that head start is worth about 0.25 dB (measured after 100
 iterations of the stage-1 recipe: 23.05 dB against 22.80 for nearest).
 
 ``body`` is one ``nn.Sequential`` so the keys are ``body.{i}.weight``/``body.{i}.bias``
