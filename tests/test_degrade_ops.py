@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from scipy import special
 
-from apisr.degrade import blocks, codecs, kernels, noise
+from apisr.degrade import codecs, kernels, noise
 from apisr.degrade.config import KernelConfig
 from apisr.degrade.resize import resize, scaled_size
 from apisr.degrade.synthetic import synthetic_frame
-from apisr.images import to_uint8
+from apisr.images import row_blocks, to_uint8
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_noise_is_seeded_clipped_and_gray_is_shared(image, gray):
 
 def test_gaussian_noise_has_the_asked_sigma_across_blocks():
     flat = np.full((400, 300, 3), 0.5, np.float32)  # several row blocks
-    assert len(list(blocks.row_blocks(flat.shape))) > 1
+    assert len(list(row_blocks(flat.shape))) > 1
     for gray in (False, True):
         delta = noise.gaussian_noise(flat, 20.0, gray, np.random.default_rng(0)) - flat
         assert np.std(delta) * 255 == pytest.approx(20.0, rel=0.03)
@@ -240,11 +240,12 @@ def test_webp_decoded_by_opencv_equals_pillow_decoding(image):
         assert np.array_equal(codecs.webp(image, quality, method), expected)
 
 
-def test_quantise_equals_to_uint8():
+def test_blockwise_to_uint8_equals_the_plain_formula():
     values = np.random.default_rng(6).uniform(-0.3, 1.3, (301, 7, 3)).astype(np.float32)
     values[0, :, 0] = [0.5 / 255, 1.5 / 255, 254.5 / 255, 0.0, 1.0, -0.0, 0.5]  # ties and ends
-    for part in (values, values[:1, :1], values[:, 2:5]):
-        assert np.array_equal(codecs.quantise(part), to_uint8(part))
+    big = np.random.default_rng(7).uniform(-0.1, 1.1, (400, 300, 3)).astype(np.float32)  # several row blocks
+    for part in (values, values[:1, :1], values[:, 2:5], big, values.astype(np.float64)):
+        assert np.array_equal(to_uint8(part), (np.clip(part, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
 
 
 def test_unknown_codec_is_refused(image):

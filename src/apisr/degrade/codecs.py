@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from apisr.degrade.blocks import row_blocks
+from apisr.images import to_float, to_uint8
 
 # Our codec name -> (PyAV encoder, PyAV decoder).
 VIDEO_CODERS = {
@@ -48,7 +48,7 @@ def compress(image: np.ndarray, codec: str, **params) -> np.ndarray:
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     """Baseline JPEG (4:2:0) at ``quality`` 0..100 through OpenCV."""
-    bgr = cv2.cvtColor(quantise(image), cv2.COLOR_RGB2BGR)
+    bgr = cv2.cvtColor(to_uint8(image), cv2.COLOR_RGB2BGR)
     ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:
         raise RuntimeError("OpenCV could not encode JPEG")
@@ -59,7 +59,7 @@ def _decode_with_opencv(data: bytes | memoryview | np.ndarray, fmt: str) -> np.n
     rgb = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB)
     if rgb is None:
         raise RuntimeError(f"OpenCV could not decode {fmt}")
-    return _from_uint8(rgb)
+    return to_float(rgb)
 
 
 def webp(image: np.ndarray, quality: int, method: int) -> np.ndarray:
@@ -70,7 +70,7 @@ def webp(image: np.ndarray, quality: int, method: int) -> np.ndarray:
     decodes through libwebp's animation API into RGBA and converts that to RGB.
     """
     buffer = io.BytesIO()
-    Image.fromarray(quantise(image)).save(buffer, "WEBP", quality=int(quality), method=int(method))
+    Image.fromarray(to_uint8(image)).save(buffer, "WEBP", quality=int(quality), method=int(method))
     return _decode_with_opencv(buffer.getbuffer(), "WebP")
 
 
@@ -82,10 +82,10 @@ def avif(image: np.ndarray, quality: int, speed: int) -> np.ndarray:
 
 def _pillow_round_trip(image: np.ndarray, fmt: str, **options) -> np.ndarray:
     buffer = io.BytesIO()
-    Image.fromarray(quantise(image)).save(buffer, fmt, **options)
+    Image.fromarray(to_uint8(image)).save(buffer, fmt, **options)
     buffer.seek(0)
     with Image.open(buffer) as decoded:
-        return _from_uint8(np.asarray(decoded.convert("RGB")))
+        return to_float(np.asarray(decoded.convert("RGB")))
 
 
 def video_frame(image: np.ndarray, codec: str, **params) -> np.ndarray:
@@ -97,7 +97,7 @@ def video_frame(image: np.ndarray, codec: str, **params) -> np.ndarray:
 
     encoder_name, decoder_name = VIDEO_CODERS[codec]
     height, width = image.shape[:2]
-    rgb = quantise(image)
+    rgb = to_uint8(image)
     if height % 2 or width % 2:
         rgb = np.pad(rgb, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
 
@@ -125,7 +125,7 @@ def video_frame(image: np.ndarray, codec: str, **params) -> np.ndarray:
     if len(frames) != 1:
         raise RuntimeError(f"{encoder_name} round trip gave {len(frames)} frames instead of 1")
     decoded = frames[0].to_ndarray(format="rgb24")
-    return _from_uint8(decoded[:height, :width])
+    return to_float(decoded[:height, :width])
 
 
 def _x26x_options(codec: str, params: dict) -> dict[str, str]:
@@ -135,24 +135,3 @@ def _x26x_options(codec: str, params: dict) -> dict[str, str]:
         # machine's core count; one thread keeps the output the same everywhere.
         options["x265-params"] = "log-level=error:pools=none:frame-threads=1"
     return options
-
-
-def quantise(image: np.ndarray) -> np.ndarray:
-    """float32 [0, 1] -> uint8, the same bytes as :func:`apisr.images.to_uint8`, in half the time.
-
-    ``to_uint8`` clips, scales, adds 1/2 and truncates, each step making a new frame.
-    Here the steps run block by block, in cache; clipping the scaled value to
-    [0, 255] is the same as clipping first (scaling is monotone and maps 0 and 1 to 0
-    and 255), and the last add writes straight into the uint8 result.
-    """
-    out = np.empty(image.shape, np.uint8)
-    for rows in row_blocks(image.shape):
-        scaled = np.multiply(image[rows], np.float32(255.0), dtype=np.float32)
-        np.clip(scaled, 0.0, 255.0, out=scaled)
-        np.add(scaled, np.float32(0.5), out=out[rows], casting="unsafe")
-    return out
-
-
-def _from_uint8(array: np.ndarray) -> np.ndarray:
-    # One pass: the cast to float32 happens inside the division's loop.
-    return np.divide(array, np.float32(255.0), dtype=np.float32)

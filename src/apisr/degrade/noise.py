@@ -6,7 +6,7 @@ as in the original.
 
 Full 720p frames make these the dearest steps after the codecs, so the code draws
 random numbers through tables, keeps the number of passes low and runs them block by
-block (:mod:`apisr.degrade.blocks`).
+block (:func:`apisr.images.row_blocks`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from scipy import special
 
-from apisr.degrade.blocks import row_blocks
+from apisr.images import row_blocks
 
 # The normal law's quantiles at the midpoints of 2**16 equal-probability bins: indexing
 # this table with uniform 16-bit integers draws normal numbers about twice as fast as

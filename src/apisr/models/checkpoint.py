@@ -31,14 +31,14 @@ them (and still loaded strictly); otherwise the architecture is detected from th
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
 import torch
+
+from ..images import atomic_output
 
 ARCHITECTURE_KEY = "apisr.architecture"
 SCALE_KEY = "apisr.scale"
@@ -80,7 +80,7 @@ def save_safetensors(
     path: str | Path, state_dict: Mapping[str, torch.Tensor], metadata: Mapping[str, str], half: bool = False
 ) -> Path:
     """Write ``state_dict`` (floats as fp16 when ``half``) with ``metadata``, atomically."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     path = Path(path)
     not_text = [key for key, value in metadata.items() if not isinstance(key, str) or not isinstance(value, str)]
@@ -93,19 +93,10 @@ def save_safetensors(
             value = value.half()
         # clone(): safetensors refuses tensors that share storage (views, tied weights).
         tensors[key] = value.contiguous().clone()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=dict(metadata))
-        # mkstemp makes the file owner-only; give it the mode any new file would have.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # Serialised in memory and written into atomic_output's temporary file, which has the
+    # umask's mode like any new file (safetensors' own save_file leaves an owner-only 0600 file).
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(save(tensors, metadata=dict(metadata)))
     return path
 
 
