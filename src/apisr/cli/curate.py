@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from apisr.cli.args import positive_float, positive_int, whole_number
 from apisr.curate.defaults import DEDUP_MAX_DISTANCE, RESIZE_FILTERS, SCORER_CHOICES, SHORT_POLICIES, TARGET_HEIGHT
 
 
@@ -25,21 +26,21 @@ def add_parser(subparsers) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output folder (created; existing results are kept and reused)")
     g = p.add_argument_group("selection (the paper's defaults)")
-    g.add_argument("--partitions", type=int, default=8, help="contiguous partitions each video's I-frames are split into")
-    g.add_argument("--skip", type=int, default=5, help="score every SKIP-th I-frame of a partition")
-    g.add_argument("--frames-short", type=int, default=16, help="frames kept per video of at most --long-minutes")
-    g.add_argument("--frames-long", type=int, default=24, help="frames kept per video longer than --long-minutes")
-    g.add_argument("--long-minutes", type=float, default=30.0, help="duration (whole minutes) above which a video is long")
-    g.add_argument("--dedup-distance", type=int, default=DEDUP_MAX_DISTANCE,
+    g.add_argument("--partitions", type=positive_int, default=8, help="contiguous partitions each video's I-frames are split into")
+    g.add_argument("--skip", type=positive_int, default=5, help="score every SKIP-th I-frame of a partition")
+    g.add_argument("--frames-short", type=positive_int, default=16, help="frames kept per video of at most --long-minutes")
+    g.add_argument("--frames-long", type=positive_int, default=24, help="frames kept per video longer than --long-minutes")
+    g.add_argument("--long-minutes", type=positive_float, default=30.0, help="duration (whole minutes) above which a video is long")
+    g.add_argument("--dedup-distance", type=whole_number(-1, 64), default=DEDUP_MAX_DISTANCE,
                    help="frames whose 64-bit perceptual hashes differ in at most this many bits are duplicates; "
                         "-1 keeps duplicates")
     g = p.add_argument_group("frame size")
-    g.add_argument("--height", type=int, default=TARGET_HEIGHT, help="taller frames are downscaled to this height")
+    g.add_argument("--height", type=positive_int, default=TARGET_HEIGHT, help="taller frames are downscaled to this height")
     g.add_argument("--resize-filter", choices=RESIZE_FILTERS, default="area", help="downscaling filter")
     g.add_argument("--short-frames", choices=SHORT_POLICIES, default="skip",
                    help="frames shorter than --height: skip them, or keep them at their size (never upscaled)")
     add_complexity_options(p)
-    p.add_argument("--jobs", type=int, default=1,
+    p.add_argument("--jobs", type=positive_int, default=1,
                    help="videos processed in parallel (processes); ICNet already uses every core, so raise it mainly "
                         "with the fallback scorer or many short videos")
     p.set_defaults(func=run)
@@ -91,9 +92,6 @@ def run(args) -> int:
         )
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
-    if args.jobs < 1:
-        print("error: --jobs must be at least 1", file=sys.stderr)
         return 2
     choice = resolve_complexity(args)
     if choice is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from apisr.cli.args import non_negative_int, positive_int
 from apisr.cli.curate import add_complexity_options, resolve_complexity
 
 
@@ -21,9 +22,9 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("dirs", nargs="+", metavar="DIR", help="folders of images (not searched recursively)")
     p.add_argument("-o", "--output", default="dataset_stats", metavar="OUT", help="folder for stats.json and stats.png")
-    p.add_argument("--limit", type=int, default=0, help="measure at most this many images per folder, a random sample (0: all)")
+    p.add_argument("--limit", type=non_negative_int, default=0, help="measure at most this many images per folder, a random sample (0: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the --limit sample")
-    p.add_argument("--bins", type=int, default=20, help="histogram bins")
+    p.add_argument("--bins", type=positive_int, default=20, help="histogram bins")
     add_complexity_options(p)
     p.set_defaults(func=run)
 

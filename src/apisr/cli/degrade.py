@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from apisr.cli.args import non_negative_int, positive_int
+
 
 def add_parser(subparsers) -> None:
     from PIL import features
@@ -33,10 +35,10 @@ def add_parser(subparsers) -> None:
                    help="base seed; each image's draws depend only on it and the image's file name (default: %(default)s)")
     p.add_argument("--config", metavar="YAML", default=None,
                    help="degradation config (default: the paper's, apisr/configs/degradation_<scale>x.yaml)")
-    p.add_argument("--preview", type=int, default=0, metavar="N",
+    p.add_argument("--preview", type=non_negative_int, default=0, metavar="N",
                    help="write OUT/preview.png with N samples (cycling through the images with new draws) "
                         "instead of the LR images (default: 0, no preview)")
-    p.add_argument("--jobs", type=int, default=1, help="images degraded in parallel (processes; default: %(default)s)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="images degraded in parallel (processes; default: %(default)s)")
     p.set_defaults(func=run)
 
 
@@ -57,9 +59,6 @@ def run(args) -> int:
         return 2
     if out_dir.resolve() == hr_dir.resolve():
         print("error: OUT must differ from HR_DIR (inputs are never overwritten)", file=sys.stderr)
-        return 2
-    if args.jobs < 1 or args.preview < 0:
-        print("error: need --jobs >= 1 and --preview >= 0", file=sys.stderr)
         return 2
     try:
         config = load_degradation_config(args.config, args.scale)

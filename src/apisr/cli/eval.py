@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from apisr.cli.args import positive_int
+
 
 def _crop(text: str) -> tuple[int, int, int, int]:
     try:
@@ -15,13 +17,6 @@ def _crop(text: str) -> tuple[int, int, int, int]:
     if x < 0 or y < 0 or w < 1 or h < 1:
         raise argparse.ArgumentTypeError(f"crop {text!r}: x and y must be >= 0, width and height >= 1")
     return x, y, w, h
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def add_parser(subparsers) -> None:
@@ -59,8 +54,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--crop", type=_crop, metavar="X,Y,W,H",
                         help="crop shown in index.html and sheet.png, in output pixels; None: the most detailed "
                         "--crop-size square of each image")
-    parser.add_argument("--crop-size", type=_positive, default=96, help="side of the automatic crop, output pixels")
-    parser.add_argument("--zoom", type=_positive, default=3,
+    parser.add_argument("--crop-size", type=positive_int, default=96, help="side of the automatic crop, output pixels")
+    parser.add_argument("--zoom", type=positive_int, default=3,
                         help="nearest-neighbour enlargement of crops in index.html and sheet.png")
     parser.add_argument("--sheet", action="store_true",
                         help="also write REPORT_DIR/sheet.png: one labelled PNG with a row per image and a column "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from apisr.cli.args import fraction, non_negative_int, positive_float, positive_int
 from apisr.curate.defaults import RESIZE_FILTERS, SHORT_POLICIES, TARGET_HEIGHT
 
 
@@ -22,22 +23,22 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("frames", metavar="FRAMES_DIR", help="folder of frames (png, jpg, webp, ...), e.g. the output of apisr curate")
     p.add_argument("-o", "--output", required=True, metavar="DATASET", help="dataset folder (created; existing outputs are kept)")
-    p.add_argument("--crop", type=int, default=0, metavar="SIZE",
+    p.add_argument("--crop", type=non_negative_int, default=0, metavar="SIZE",
                    help="also cut HR and pseudo-GT into SIZE x SIZE grid tiles (the paper uses 256); 0: no tiles")
-    p.add_argument("--height", type=int, default=TARGET_HEIGHT, help="taller frames are downscaled to this height")
+    p.add_argument("--height", type=positive_int, default=TARGET_HEIGHT, help="taller frames are downscaled to this height")
     p.add_argument("--resize-filter", choices=RESIZE_FILTERS, default="area", help="downscaling filter")
     p.add_argument("--short-frames", choices=SHORT_POLICIES, default="skip",
                    help="frames shorter than --height: skip them, or keep them at their size (never upscaled)")
-    p.add_argument("--outlier-threshold", type=int, default=32,
+    p.add_argument("--outlier-threshold", type=non_negative_int, default=32,
                    help="line components with fewer pixels than this are not treated as lines")
-    p.add_argument("--gamma", type=float, default=None,
+    p.add_argument("--gamma", type=positive_float, default=None,
                    help="XDoG gamma; default: 0.97 + 0.01 * U(0,1) drawn from --seed, as the paper")
     split = p.add_mutually_exclusive_group()
-    split.add_argument("--val-fraction", type=float, default=0.0,
+    split.add_argument("--val-fraction", type=fraction, default=0.0,
                        help="hold out this fraction of the frames (random, by --seed) for validation")
     split.add_argument("--val-list", metavar="FILE", help="hold out the frames named in FILE (one file name or stem per line)")
     p.add_argument("--seed", type=int, default=0, help="seed for the validation split and the XDoG gamma")
-    p.add_argument("--jobs", type=int, default=1, help="frames processed in parallel (processes)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="frames processed in parallel (processes)")
     p.set_defaults(func=run)
 
 
@@ -61,9 +62,6 @@ def run(args) -> int:
     frames_dir, dataset = Path(args.frames), Path(args.output)
     if not frames_dir.is_dir():
         print(f"error: {frames_dir}: not a folder", file=sys.stderr)
-        return 2
-    if not 0.0 <= args.val_fraction < 1.0 or args.crop < 0 or args.jobs < 1:
-        print("error: need 0 <= --val-fraction < 1, --crop >= 0 and --jobs >= 1", file=sys.stderr)
         return 2
     frames = find_frames(frames_dir)
     failures = 0

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from apisr.cli.args import positive_float, positive_int, whole_number
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -23,16 +25,16 @@ def add_parser(subparsers) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on; 127.0.0.1 only accepts this machine, 0.0.0.0 every network "
                         "(there is no login: anyone who can reach the port can use the server)")
-    p.add_argument("--port", type=int, default=7860, help="TCP port")
+    p.add_argument("--port", type=whole_number(0, 65535), default=7860, help="TCP port")
     p.add_argument("--models-dir", type=Path, default=None, metavar="FOLDER",
                    help="folder of checkpoints (.safetensors, .pth, .pt, .ckpt, .bin) offered next to the "
                         "bundled models")
     p.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:N")
-    p.add_argument("--max-upload-mb", type=float, default=512, metavar="MIB",
+    p.add_argument("--max-upload-mb", type=positive_float, default=512, metavar="MIB",
                    help="largest upload accepted, all files of one request together, in MiB")
-    p.add_argument("--max-pixels", type=int, default=50_000_000, metavar="N",
+    p.add_argument("--max-pixels", type=positive_int, default=50_000_000, metavar="N",
                    help="refuse pictures with more pixels than this")
-    p.add_argument("--session-ttl", type=float, default=3600, metavar="SECONDS",
+    p.add_argument("--session-ttl", type=positive_float, default=3600, metavar="SECONDS",
                    help="delete a session's files after this long without a request from its page")
     p.set_defaults(func=run)
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from apisr.cli.args import positive_int
+from apisr.train.config import shipped_configs
+
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -11,8 +14,7 @@ def add_parser(subparsers) -> None:
         help="train a super-resolution generator from a YAML config",
         description=(
             "Train a generator on a dataset made by `apisr prepare`; LR inputs are degraded on the fly. "
-            "CONFIG is a YAML file or the name of a shipped config (train_smoke, train_grl_tiny_x4_l1, "
-            "train_grl_tiny_x4_gan, train_rrdb6_x2_l1, train_rrdb6_x2_gan, train_rrdb6_x4_l1, train_rrdb6_x4_gan). "
+            f"CONFIG is a YAML file or the name of a shipped config ({', '.join(shipped_configs())}). "
             "Multi-GPU / multi-node: launch with torchrun (e.g. `torchrun --nproc_per_node 4 -m apisr train CONFIG`)."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -21,7 +23,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--dataset", help="dataset folder (overrides data.dataset)")
     parser.add_argument("--name", help="run name, the run folder's name (overrides name)")
     parser.add_argument("--runs-dir", help="folder holding run folders (overrides runs_dir; default ~/.cache/apisr/runs)")
-    parser.add_argument("--iterations", type=int, help="total iterations to reach (overrides iterations)")
+    parser.add_argument("--iterations", type=positive_int, help="total iterations to reach (overrides iterations)")
     parser.add_argument("--pretrained", help="generator weights to start from (overrides model.pretrained)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 or auto (overrides device)")
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], help="autocast precision (overrides precision)")

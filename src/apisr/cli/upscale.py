@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from apisr.cli.args import non_negative_int, positive_float, positive_int, whole_number
 from apisr.infer.video_formats import OUTPUT_CONTAINERS, VIDEO_CODECS, VIDEO_EXTENSIONS
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
@@ -58,25 +59,25 @@ def add_parser(subparsers) -> None:
                         "finite is redone in fp32")
     g.add_argument("--tile", type=_tile, default="auto", metavar="PIXELS",
                    help="tile side in input pixels; auto: from free memory (at most 256 on CPU); 0: never tile")
-    g.add_argument("--tile-overlap", type=_non_negative, default=None, metavar="PIXELS",
+    g.add_argument("--tile-overlap", type=non_negative_int, default=None, metavar="PIXELS",
                    help="input pixels shared by neighbouring tiles, blended; None: the model's receptive field")
-    g.add_argument("--outscale", type=_positive_float, default=None, metavar="FACTOR",
+    g.add_argument("--outscale", type=positive_float, default=None, metavar="FACTOR",
                    help="final size relative to the input, whatever the model's scale (resized after the model: "
                         "Lanczos up, area down); None: the model's scale")
-    g.add_argument("--downsample-threshold", type=_non_negative, default=0, metavar="PIXELS",
+    g.add_argument("--downsample-threshold", type=non_negative_int, default=0, metavar="PIXELS",
                    help="first shrink (area filter) inputs whose short side is longer than this to exactly this; "
                         "0: never (the original recommends 720 or 1080 for real-world frames)")
 
     g = p.add_argument_group("input and output files")
     g.add_argument("--format", choices=OUTPUT_FORMATS, default="png",
                    help="output format; same: the input's format when it is PNG, JPEG, WebP or TIFF, else PNG")
-    g.add_argument("--quality", type=_quality, default=95, help="JPEG/WebP quality 1-100 (WebP 100 is lossless)")
+    g.add_argument("--quality", type=whole_number(1, 100), default=95, help="JPEG/WebP quality 1-100 (WebP 100 is lossless)")
     g.add_argument("--name-pattern", default=DEFAULT_PATTERN,
                    help="output file name; fields: {stem} input name without extension, {suffix} input extension, "
                         "{ext} output extension, "
                         "{scale} final scale, {model} model architecture")
     g.add_argument("--skip-existing", action="store_true", help="leave inputs whose output file already exists")
-    g.add_argument("--max-pixels", type=_non_negative, default=100_000_000, metavar="N",
+    g.add_argument("--max-pixels", type=non_negative_int, default=100_000_000, metavar="N",
                    help="refuse pictures with more pixels than this (decompression-bomb guard); 0: no limit")
     _add_video_arguments(p)
     p.set_defaults(func=run)
@@ -94,7 +95,7 @@ def _add_video_arguments(p) -> None:
                         "subtitles; .mp4 only some)")
     g.add_argument("--codec", choices=VIDEO_CODECS, default="libx264",
                    help="video encoder: libx264 (H.264), libx265 (HEVC), libsvtav1 (AV1), ffv1 (lossless)")
-    g.add_argument("--crf", type=_non_negative, default=None,
+    g.add_argument("--crf", type=non_negative_int, default=None,
                    help="constant-quality factor, lower is better; None: libx264 18, libx265 20, libsvtav1 28 "
                         "(ffv1 is lossless and ignores it)")
     g.add_argument("--preset", default=None,
@@ -112,7 +113,7 @@ def _add_video_arguments(p) -> None:
     g.add_argument("--on-corrupt", choices=("skip", "stop"), default="skip",
                    help="an input with corrupt packets or cut short: skip (warn, keep the frames that decode) "
                         "or stop (fail with the reason, write nothing)")
-    g.add_argument("--batch-size", type=_positive_int, default=4, metavar="N",
+    g.add_argument("--batch-size", type=positive_int, default=4, metavar="N",
                    help="video frames per model call")
 
 
@@ -317,36 +318,9 @@ def _describe(err: Exception) -> str:
 def _tile(text: str) -> int | str:
     if text == "auto":
         return text
-    value = _non_negative(text)
+    value = non_negative_int(text)
     if 0 < value < 16:
         raise argparse.ArgumentTypeError("a tile must be 0 (off), auto or at least 16 pixels")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("expected a number >= 1")
     return value
 
 
@@ -361,10 +335,3 @@ def _timestamp(text: str) -> float:
     if seconds < 0 or text.count(":") > 2:
         raise argparse.ArgumentTypeError(f"expected a time >= 0 as seconds or [HH:]MM:SS[.ms], got {text!r}")
     return seconds
-
-
-def _quality(text: str) -> int:
-    value = _non_negative(text)
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"quality must be 1-100, got {value}")
-    return value
