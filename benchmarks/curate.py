@@ -21,7 +21,8 @@ import torch
 from apisr.curate.complexity import FallbackScorer
 from apisr.curate.icnet import ICNet, preprocess
 from apisr.curate.keyframes import iter_keyframes
-from apisr.curate.synthetic import drawing, write_video
+from apisr.curate.synthetic import write_video
+from apisr.synthetic import seeded_frame
 from apisr.enhance.pseudo_gt import enhance_lines
 from results import markdown_table, write_section
 
@@ -78,7 +79,7 @@ def main() -> None:
         model.score(preprocess(icnet_batch[:1]))  # warm-up
         t_icnet = timed(lambda: [model.score(preprocess([f])) for f in icnet_batch])
 
-    frame = drawing(0, 1280, 720, shapes=40).astype(np.float32) / 255
+    frame = seeded_frame(0, 720, 1280, shapes=40)
     enhance_lines(frame, 0.975)  # warm-up
     t_enhance = timed(lambda: enhance_lines(frame, 0.975), repeat=3)
 

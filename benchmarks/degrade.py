@@ -34,7 +34,7 @@ from results import markdown_table, write_section  # noqa: E402
 from apisr.degrade import draw_recipe, load_degradation_config  # noqa: E402
 from apisr.degrade.dataset import PairDataset  # noqa: E402
 from apisr.degrade.pipeline import apply_step  # noqa: E402
-from apisr.degrade.synthetic import synthetic_frame  # noqa: E402
+from apisr.synthetic import synthetic_frame  # noqa: E402
 from apisr.images import load_rgb, save_rgb  # noqa: E402
 
 SIZE = (720, 1280)

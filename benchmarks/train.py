@@ -31,7 +31,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import markdown_table, write_section  # noqa: E402
 
-from apisr.degrade.synthetic import synthetic_frame  # noqa: E402
+from apisr.synthetic import synthetic_frame  # noqa: E402
 from apisr.images import save_rgb  # noqa: E402
 from apisr.losses.backbones import PerceptualBackbone  # noqa: E402
 from apisr.train.config import load_train_config  # noqa: E402

@@ -4,14 +4,14 @@ import numpy as np
 
 from apisr.curate.complexity import FallbackScorer
 from apisr.curate.rescale import crop_to_multiple, rescale_to_height, to_training_frame
-from apisr.curate.synthetic import drawing
+from apisr.synthetic import seeded_frame
 
 
 def test_fallback_ranks_flat_below_drawing_below_dense_detail():
     flat = np.full((240, 320, 3), 0.6, np.float32)
     gradient = np.repeat(np.linspace(0, 1, 320, dtype=np.float32)[None, :, None], 240, 0).repeat(3, 2)
-    cel = drawing(1, 320, 240, shapes=6).astype(np.float32) / 255
-    busy = drawing(2, 320, 240, shapes=80).astype(np.float32) / 255
+    cel = seeded_frame(1, 240, 320, shapes=6)
+    busy = seeded_frame(2, 240, 320, shapes=80)
     scores = FallbackScorer().score([flat, gradient, cel, busy])
     assert all(0.0 <= s <= 1.0 for s in scores)
     assert scores[0] < scores[2] < scores[3]

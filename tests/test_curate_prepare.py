@@ -8,7 +8,7 @@ import pytest
 from apisr.cli.main import main
 from apisr.curate import layout
 from apisr.curate.prepare import grid_tiles, split_validation
-from apisr.curate.synthetic import drawing
+from apisr.synthetic import seeded_frame
 from apisr.images import load_rgb, save_rgb
 
 HEIGHT = 64  # a small stand-in for 720 keeps the test fast
@@ -18,7 +18,7 @@ HEIGHT = 64  # a small stand-in for 720 keeps the test fast
 def frames(tmp_path):
     folder = tmp_path / "frames"
     for i, (h, w) in enumerate([(96, 130), (64, 100), (80, 120), (40, 60)]):
-        save_rgb(folder / f"f{i}.png", drawing(i, w, h))
+        save_rgb(folder / f"f{i}.png", seeded_frame(i, h, w))
     (folder / "broken.png").write_bytes(b"not an image")
     return folder
 
@@ -92,7 +92,7 @@ def test_grid_drops_the_remainder():
 def test_dataset_stats_compares_folders(tmp_path, capsys):
     for name, shapes in (("a", 3), ("b", 40)):
         for i in range(3):
-            save_rgb(tmp_path / name / f"{i}.png", drawing(i, 96, 64, shapes=shapes))
+            save_rgb(tmp_path / name / f"{i}.png", seeded_frame(i, 64, 96, shapes=shapes))
     out = tmp_path / "stats"
     code = main(["dataset-stats", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(out), "--bins", "5"])
     assert code == 0

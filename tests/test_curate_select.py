@@ -5,7 +5,7 @@ import pytest
 
 from apisr.curate.dedup import dhash, hamming, is_duplicate
 from apisr.curate.select import SelectionSettings, candidate_plan, partition_bounds, pick_top
-from apisr.curate.synthetic import drawing
+from apisr.synthetic import seeded_frame
 
 
 @pytest.mark.parametrize("count,parts", [(100, 8), (17, 8), (8, 8), (3, 8), (1, 8)])
@@ -51,10 +51,10 @@ def test_pick_top_skips_near_duplicates_within_and_across_partitions():
 
 
 def test_dhash_matches_the_same_picture_and_separates_others():
-    picture = drawing(7, 160, 120).astype(np.float32) / 255
+    picture = seeded_frame(7, 120, 160)
     brighter = np.clip(picture * 0.9 + 0.08, 0, 1)
     noisy = np.clip(picture + np.random.default_rng(0).normal(0, 0.01, picture.shape).astype(np.float32), 0, 1)
-    other = drawing(8, 160, 120).astype(np.float32) / 255
+    other = seeded_frame(8, 120, 160)
     assert hamming(dhash(picture), dhash(brighter)) <= 2
     assert hamming(dhash(picture), dhash(noisy)) <= 4
     assert hamming(dhash(picture), dhash(other)) > 12

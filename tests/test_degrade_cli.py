@@ -9,7 +9,7 @@ import pytest
 
 from apisr.cli.main import main
 from apisr.degrade import Recipe, apply_recipe
-from apisr.degrade.synthetic import synthetic_frame
+from apisr.synthetic import synthetic_frame
 from apisr.images import load_rgb, save_rgb
 
 

@@ -12,7 +12,7 @@ import torch
 from apisr.degrade import load_degradation_config
 from apisr.degrade.config import KernelConfig, NoiseConfig, ResizeConfig, StageConfig
 from apisr.degrade.dataset import PairDataset, joint_augment
-from apisr.degrade.synthetic import synthetic_frame
+from apisr.synthetic import synthetic_frame
 from apisr.images import save_rgb
 
 

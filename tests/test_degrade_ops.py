@@ -13,7 +13,7 @@ from scipy import special
 from apisr.degrade import codecs, kernels, noise
 from apisr.degrade.config import KernelConfig
 from apisr.degrade.resize import resize, scaled_size
-from apisr.degrade.synthetic import synthetic_frame
+from apisr.synthetic import synthetic_frame
 from apisr.images import row_blocks, to_uint8
 
 

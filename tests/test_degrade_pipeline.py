@@ -11,7 +11,7 @@ import pytest
 from apisr.config import ConfigError
 from apisr.degrade import DegradationConfig, Recipe, apply_recipe, degrade, draw_recipe, load_degradation_config
 from apisr.degrade.config import default_config_path
-from apisr.degrade.synthetic import synthetic_frame
+from apisr.synthetic import synthetic_frame
 
 CONFIG4 = load_degradation_config(None, 4)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from apisr.evaluate.metrics import gmsd, psnr, ssim, to_y
-from cartoons import cartoon
+from apisr.synthetic import seeded_frame
 
 # The BT.601 Y weights on [16, 235] sum to 219: a grey step of d (in [0, 1]) moves Y by 219 d.
 Y_GAIN = 65.481 + 128.553 + 24.966
@@ -20,7 +20,7 @@ def grey(value: float, size: int = 32) -> np.ndarray:
 
 
 def edges(size: int = 64, seed: int = 0) -> np.ndarray:
-    return cartoon(size, size, seed, discs=8)
+    return seeded_frame(seed, size, size, shapes=8)
 
 
 def test_y_channel_is_bt601_on_16_235():

@@ -15,7 +15,7 @@ from apisr.evaluate.methods import build_method, file_digest
 from apisr.evaluate.runner import evaluate, pair_references, zoomed_crop
 from apisr.evaluate.sheet import Column, SheetRow, compose_sheet, write_sheet
 from apisr.images import load_rgb, load_rgb_pixels, save_rgb, to_uint8
-from cartoons import cartoon
+from apisr.synthetic import seeded_frame
 
 SCALE, ZOOM, CROP = 2, 3, 20
 
@@ -25,7 +25,7 @@ def evaluated(tmp_path_factory):
     """Two tiny LR pictures evaluated with two methods, and the sheet of that evaluation."""
     root = tmp_path_factory.mktemp("sheet")
     for index in range(2):
-        save_rgb(root / "lr" / f"frame{index}.png", cartoon(30 + 8 * index, 40, seed=index, discs=6))
+        save_rgb(root / "lr" / f"frame{index}.png", seeded_frame(index, 30 + 8 * index, 40, shapes=6))
     inputs = sorted((root / "lr").glob("*.png"))
     methods = [build_method("bicubic", SCALE), build_method("lanczos", SCALE)]
     out = root / "report"
@@ -117,7 +117,7 @@ def test_cli_writes_the_sheet_atomically(evaluated, tmp_path):
 
 
 def test_sheet_grows_a_column_for_the_reference(tmp_path):
-    hr = cartoon(40, 40, seed=3, discs=5)
+    hr = seeded_frame(3, 40, 40, shapes=5)
     save_rgb(tmp_path / "hr" / "pic.png", hr)
     save_rgb(tmp_path / "lr" / "pic.png", cv2.resize(hr, (20, 20), interpolation=cv2.INTER_AREA))
     samples = pair_references([tmp_path / "lr" / "pic.png"], tmp_path / "hr")

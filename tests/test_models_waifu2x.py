@@ -14,7 +14,7 @@ from apisr.evaluate.metrics import psnr
 from apisr.images import to_array, to_tensor
 from apisr.models.registry import load_model
 from apisr.models.waifu2x import CHANNELS, UpConv7, Waifu2xError, read_mxnet_params
-from cartoons import cartoon
+from apisr.synthetic import seeded_frame
 
 # (in, out) planes of upconv_7's seven layers as the published models list them.
 PLANES = list(zip((3, *CHANNELS), (*CHANNELS, 3)))
@@ -147,7 +147,7 @@ def test_real_mxnet_model_beats_bicubic_on_a_cartoon(shared_dir):
     if not path.is_file():
         pytest.skip(f"{path} is absent")
     descriptor = load_model(path)
-    hr = cartoon(128, 128, seed=0)
+    hr = seeded_frame(0, 128, 128)
     lr = cv2.resize(hr, (64, 64), interpolation=cv2.INTER_AREA)
     with torch.no_grad():
         upscaled = to_array(descriptor.model(to_tensor(lr)))

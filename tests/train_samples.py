@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from apisr.degrade.synthetic import synthetic_frame
+from apisr.synthetic import synthetic_frame
 from apisr.images import save_rgb
 
 
