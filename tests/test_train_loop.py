@@ -38,6 +38,17 @@ def test_shipped_configs_validate_and_unknown_keys_are_named():
         load_train_config("train_smoke", ["optimizer.betta=1"])
 
 
+def test_numbers_in_exponent_form_are_numbers(tmp_path):
+    # PyYAML's YAML 1.1 rules read 1e-3 as a string; configs and --set read it as YAML 1.2 does.
+    assert load_train_config("train_smoke", ["optimizer.lr_generator=1e-3"]).optimizer.lr_generator == 0.001
+    config = tmp_path / "run.yaml"
+    config.write_text("name: run\noptimizer: {lr_generator: 2E-4, betas: [9e-1, 0.99]}\n")
+    assert load_train_config(config).optimizer.lr_generator == 0.0002
+    assert load_train_config(config).optimizer.betas == (0.9, 0.99)
+    with pytest.raises(ConfigError, match="optimizer.lr_generator: expected a number, got '1e-3x'"):
+        load_train_config("train_smoke", ["optimizer.lr_generator=1e-3x"])
+
+
 def _validation_l1(model, pairs) -> float:
     with torch.no_grad():
         return sum(F.l1_loss(model(lr[None]), hr[None]).item() for lr, hr in pairs) / len(pairs)

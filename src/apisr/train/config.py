@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import yaml
 
-from apisr.config import ConfigError, from_dict
+from apisr.config import ConfigError, from_dict, parse_yaml
 from apisr.losses.config import LossConfig
 
 
@@ -146,7 +146,7 @@ def load_train_config(path: str | Path, overrides: list[str] = ()) -> TrainConfi
                               f"(shipped: {', '.join(shipped_configs())})")
         path = shipped
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = parse_yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as err:
         raise ConfigError(f"{path}: cannot read config: {err}") from None
     for item in overrides:
@@ -167,7 +167,7 @@ def _apply_override(data: dict, item: str) -> None:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise ConfigError(f"override {item!r}: {part} is not a mapping")
-    node[leaf] = yaml.safe_load(text)
+    node[leaf] = parse_yaml(text)
 
 
 def packaged_config(filename: str) -> Path | None:
