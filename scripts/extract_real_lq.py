@@ -26,6 +26,7 @@ import numpy as np
 from av.video.frame import PictureType
 
 from apisr.images import save_rgb
+from apisr.yuv import rgb_array
 
 SHARED_CLIPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "anime_video"
 OUTPUT = Path.home() / ".cache" / "apisr" / "real_lq"
@@ -52,7 +53,7 @@ def extract(video: Path, fractions: list[float], out_dir: Path) -> list[Path]:
         for index, frame in enumerate(container.decode(stream)):
             if index in wanted:
                 path = out_dir / f"{video.stem}_f{index:04d}_{PictureType(frame.pict_type).name}.png"
-                save_rgb(path, trim_black_bars(frame.to_ndarray(format="rgb24")))
+                save_rgb(path, trim_black_bars(rgb_array(frame)))
                 written.append(path)
             if index >= wanted[-1]:
                 break

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from apisr.yuv import rgb_array
+
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".ts", ".m2ts", ".flv", ".wmv")
 
 
@@ -68,7 +70,7 @@ def iter_keyframes(path: str | Path) -> Iterator[KeyFrame]:
             # A key packet can hold a recovery-point picture that is not intra-coded.
             if frame.pict_type != PictureType.I:
                 continue
-            rgb = frame.to_ndarray(format="rgb24").astype(np.float32)
+            rgb = rgb_array(frame).astype(np.float32)
             rgb *= 1.0 / 255.0  # in place: a 1080p frame is 25 MB as float32
             time = float(frame.time) if frame.time is not None else 0.0
             yield KeyFrame(index, time, "I", rgb)

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from apisr.images import to_float, to_uint8
+from apisr.yuv import rgb_array
 
 # Our codec name -> (PyAV encoder, PyAV decoder).
 VIDEO_CODERS = {
@@ -124,7 +125,7 @@ def video_frame(image: np.ndarray, codec: str, **params) -> np.ndarray:
     frames += decoder.decode(None)
     if len(frames) != 1:
         raise RuntimeError(f"{encoder_name} round trip gave {len(frames)} frames instead of 1")
-    decoded = frames[0].to_ndarray(format="rgb24")
+    decoded = rgb_array(frames[0])
     return to_float(decoded[:height, :width])
 
 
