@@ -1,9 +1,9 @@
 """Small generated anime-like videos with a known key-frame layout, for tests and benchmarks.
 
 Each scene is a still :func:`apisr.synthetic.seeded_frame` drawn from its own seed, so
-scenes differ in content and a repeated scene id repeats the same picture. The encoder puts an I-frame exactly every ``gop``
-frames and nowhere else (no scene-cut detection, no B-frames), so the I-frame
-timestamps are ``i * gop / fps``.
+scenes differ in content and a repeated scene id repeats the same picture. The encoder puts
+an I-frame exactly every ``gop`` frames and nowhere else (no scene-cut detection, no
+B-frames), so the I-frame timestamps are ``i * gop / fps``.
 """
 
 from __future__ import annotations
