@@ -53,7 +53,10 @@ def test_ctrl_c_leaves_no_file_under_the_output_name(tmp_path):
                "--precision", "fp32", "--batch-size", "1"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     log = (tmp_path / "stderr.txt").open("w+")
-    process = subprocess.Popen(command, stderr=log, env=env)
+    # A child inherits an ignored SIGINT (as a test worker may have it), and Python then leaves it
+    # ignored; restore the default, as in a terminal, so that Ctrl-C reaches the job.
+    process = subprocess.Popen(command, stderr=log, env=env,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         # Once the partial file exists the job is under way; let it write a while, then press Ctrl-C.
         deadline = time.monotonic() + 60
