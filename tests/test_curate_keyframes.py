@@ -5,7 +5,7 @@ import pytest
 
 from apisr.curate.keyframes import find_videos, iter_keyframes, probe
 from apisr.curate.synthetic import write_video
-from apisr.images import to_uint8
+from apisr.images import to_float, to_uint8
 from apisr.synthetic import seeded_frame
 
 SCENES = [3, 1, 4, 1, 5, 9, 2, 6]
@@ -37,8 +37,8 @@ def test_only_i_frames_at_gop_timestamps(video):
 def test_i_frames_show_their_scene(video):
     for frame, scene in zip(iter_keyframes(video), SCENES):
         assert frame.image.dtype == np.float32 and frame.image.shape == (96, 128, 3)
-        expected = to_uint8(seeded_frame(scene, 96, 128)).astype(np.float32) / 255
-        others = [abs(frame.image - to_uint8(seeded_frame(s, 96, 128)) / 255).mean() for s in set(SCENES) - {scene}]
+        expected = to_float(to_uint8(seeded_frame(scene, 96, 128)))
+        others = [abs(frame.image - to_float(to_uint8(seeded_frame(s, 96, 128)))).mean() for s in set(SCENES) - {scene}]
         assert abs(frame.image - expected).mean() < 0.03 < min(others)
 
 

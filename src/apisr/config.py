@@ -70,13 +70,17 @@ def parse_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)
 
 
-def load_yaml(cls: type[T], file: str | Path) -> T:
-    """Read a YAML file into dataclass ``cls``; errors name the file and the key."""
-    file = Path(file)
+def read_yaml(file: str | Path) -> Any:
+    """A YAML file's plain data (:func:`parse_yaml`); a missing or malformed file is a ConfigError naming it."""
     try:
-        data = parse_yaml(file.read_text(encoding="utf-8"))
+        return parse_yaml(Path(file).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as err:
         raise ConfigError(f"{file}: cannot read config: {err}") from None
+
+
+def load_yaml(cls: type[T], file: str | Path) -> T:
+    """Read a YAML file into dataclass ``cls``; errors name the file and the key."""
+    data = read_yaml(file)
     try:
         return from_dict(cls, data)
     except ConfigError as err:

@@ -30,11 +30,15 @@ non_negative_int = whole_number(0)
 positive_int = whole_number(1)
 
 
-def positive_float(text: str) -> float:
+def _number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def positive_float(text: str) -> float:
+    value = _number(text)
     if not value > 0:  # also rejects nan
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
     return value
@@ -42,10 +46,7 @@ def positive_float(text: str) -> float:
 
 def fraction(text: str) -> float:
     """A float in [0, 1)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = _number(text)
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"expected a fraction from 0 up to (not including) 1, got {text}")
     return value

@@ -12,9 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
-from apisr.config import ConfigError, from_dict, parse_yaml
+from apisr.config import ConfigError, from_dict, parse_yaml, read_yaml
 from apisr.losses.config import LossConfig
 
 
@@ -145,10 +143,7 @@ def load_train_config(path: str | Path, overrides: list[str] = ()) -> TrainConfi
             raise ConfigError(f"{path}: no such config file, and no shipped config of that name "
                               f"(shipped: {', '.join(shipped_configs())})")
         path = shipped
-    try:
-        data = parse_yaml(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(f"{path}: cannot read config: {err}") from None
+    data = read_yaml(path) or {}
     for item in overrides:
         _apply_override(data, item)
     try:
