@@ -36,6 +36,7 @@ from apisr.images import save_rgb  # noqa: E402
 from apisr.losses.backbones import PerceptualBackbone  # noqa: E402
 from apisr.train.config import load_train_config  # noqa: E402
 from apisr.train.data import training_data  # noqa: E402
+from apisr.train.runtime import cpu_supports_bf16  # noqa: E402
 from apisr.train.trainer import Trainer  # noqa: E402
 
 
@@ -133,7 +134,7 @@ def bench_grl(dataset, runs, device, precisions, iterations, warmup, batch, rows
             print(rows[-1], flush=True)
 
 
-def bench_compact(dataset, runs, device, iterations, warmup, rows, loader_rows):
+def bench_compact(dataset, runs, device, iterations, warmup, rows, loader_rows, recipe_rows):
     for precision, channels_last in (("fp32", False), ("bf16", False), ("fp32", True), ("bf16", True)):
         config = config_for("train_smoke", dataset, runs, device, precision, **COMPACT, channels_last=channels_last)
         trainer = Trainer(config, progress=False, tensorboard=False)
@@ -152,6 +153,26 @@ def bench_compact(dataset, runs, device, iterations, warmup, rows, loader_rows):
         mode = "full frame" if full_frame else "crop + 64px margin"
         loader_rows.append([mode, f"{loader_rate(config, 2):.2f}", f"{rate * 16:.2f}", f"{share:.0%}"])
         print(loader_rows[-1], flush=True)
+    recipe_rows.append(shipped_recipe(dataset, runs, device, iterations * 10, warmup + 3))
+    print(recipe_rows[-1], flush=True)
+
+
+def shipped_recipe(dataset, runs, device, iterations, warmup) -> list[str]:
+    """The loop of the shipped stage-1 config as its training record runs it: one training thread
+    and its one DataLoader worker (each its own core), precision and layout from the config."""
+    config = config_for("train_compact_x4_l1", dataset, runs, device, "auto", **{"data.num_workers": 1})
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        trainer = Trainer(config, progress=False, tensorboard=False)
+        rate, share = loop_rate(trainer, config, warmup, iterations)
+    finally:
+        torch.set_num_threads(threads)
+    data = config.data
+    layout = " + channels_last" if config.channels_last else ""
+    return [f"train_compact_x4_l1 (HR {data.hr_patch}, batch {data.batch_size})", device,
+            f"{trainer.dtype or 'fp32'}{layout}".replace("torch.bfloat16", "bf16"),
+            f"{rate:.3f}", f"{rate * data.batch_size:.2f}", f"{share:.0%}"]
 
 
 def main() -> None:
@@ -162,7 +183,7 @@ def main() -> None:
     parser.add_argument("--skip-grl", action="store_true", help="only the compact generator")
     args = parser.parse_args()
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    rows, loader_rows = [], []
+    rows, loader_rows, recipe_rows = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         dataset, runs = make_frames(Path(tmp) / "data", 32), Path(tmp) / "runs"
         for device in devices:
@@ -171,7 +192,7 @@ def main() -> None:
                 n = args.grl_iterations or (10 if gpu else 1)
                 bench_grl(dataset, runs, device, ["fp32", "bf16"] if gpu else ["fp32"], n, 2 if gpu else 0,
                           args.grl_batch, rows)
-            bench_compact(dataset, runs, device, args.iterations * (10 if gpu else 1), 1, rows, loader_rows)
+            bench_compact(dataset, runs, device, args.iterations * (10 if gpu else 1), 1, rows, loader_rows, recipe_rows)
     body = "\n\n".join([
         "Training step throughput (the real `Trainer.step`: forward, losses, backward, Adam, EMA; stage 2 also the "
         "discriminator step). *Step only* runs on a ready batch; *with data* is the loop fed by the DataLoader "
@@ -181,9 +202,15 @@ def main() -> None:
                         "data share"], rows),
         "Data loading alone and the compact fp32 loop with data, batch 16, HR 256, 2 workers:",
         markdown_table(["degradation", "loader samples/s", "loop samples/s", "data share"], loader_rows),
-        "This CPU has no native bf16 (AVX512-BF16/AMX): bf16 rows are the emulated autocast that `precision: auto`"
-        " avoids (the trainer falls back to fp32 with one log line). The machine was shared with other jobs"
-        " while measuring, so figures are noisy lower bounds; GRL rows are single iterations on the CPU.",
+        "The shipped stage-1 recipe (`train_compact_x4_l1`: crop + 64px margin, cached frames) as its training"
+        " record runs it, `OMP_NUM_THREADS=1`: one training thread and one DataLoader worker, a core each:",
+        markdown_table(["config", "device", "precision", "it/s with data", "samples/s with data", "data share"],
+                       recipe_rows),
+        ("This CPU computes bf16 natively (AVX512-BF16/AMX): `precision: auto` trains in bf16 autocast here."
+         if cpu_supports_bf16() else
+         "This CPU has no native bf16 (AVX512-BF16/AMX): bf16 rows are the emulated autocast that `precision: auto`"
+         " avoids (the trainer falls back to fp32 with one log line).")
+        + " GRL rows are single iterations on the CPU.",
     ])
     write_section("train", body)
 

@@ -50,6 +50,24 @@ class CompactSR(nn.Module):
             layers += [nn.Conv2d(num_feat, num_feat, 3, 1, 1), nn.PReLU(num_feat)]
         layers.append(nn.Conv2d(num_feat, in_channels * scale * scale, 3, 1, 1))
         self.body = nn.Sequential(*layers)
+        self._initialise()
+
+    def _initialise(self) -> None:
+        """He initialisation for PReLU's 0.25 slope, and a last conv ten times smaller.
+
+        PyTorch's default conv init shrinks the signal about threefold per layer, so through
+        17 convs a fresh network's output moves by 1e-8 when its input moves by 0.05: it
+        learns only biases at first and needs thousands of iterations before the input
+        reaches the residual (measured: 1e-4 after 2,300 iterations, and a model no better
+        than its bicubic base). He init keeps the signal's scale through the stack; the
+        small last layer keeps the first outputs close to the base upscale.
+        """
+        convs = [layer for layer in self.body if isinstance(layer, nn.Conv2d)]
+        for conv in convs:
+            nn.init.kaiming_normal_(conv.weight, a=0.25, nonlinearity="leaky_relu")
+            nn.init.zeros_(conv.bias)
+        with torch.no_grad():
+            convs[-1].weight.mul_(0.1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # The network only learns the residual over a plain upscale of its input.
