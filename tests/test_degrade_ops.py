@@ -139,7 +139,10 @@ def test_centred_poisson_matches_the_poisson_law():
         skew = np.mean((counts - mean) ** 3) / mean**1.5
         assert skew == pytest.approx(1 / math.sqrt(mean), abs=0.05)
     step = noise.centred_poisson(levels[:1000], np.full(256, 50.0, np.float32), rng, step=0.25)
-    assert np.array_equal(step * 4, np.round(step * 4))
+    # On the step grid up to float32 rounding: OpenCV's addWeighted fuses the terms differently
+    # on AVX-512 machines, which leaves errors of a few 1e-7.
+    assert np.allclose(step * 4, np.round(step * 4), rtol=0, atol=1e-5)
+    assert not np.allclose(step * 4, np.round(step * 4 + 0.5), rtol=0, atol=0.1)
 
 
 def test_poisson_quantile_table_holds_the_exact_law():
