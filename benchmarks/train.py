@@ -10,7 +10,8 @@ Measures on the best device here (and on the CPU), with the real :class:`Trainer
    networks get random weights: the timing does not depend on them, and the real files may be absent.
 2. The compact generator (64 features, 16 convs; batch 16, LR 64), the CPU training candidate:
    fp32 vs bf16 autocast vs channels-last, and full-frame vs crop-with-margin degradation with
-   data loading included, with the share of time spent waiting for data.
+   data loading included, with the share of time spent waiting for data; and the shipped
+   ``train_compact_x4_l1`` recipe as its training record runs it (one training thread, one worker).
 
 Training frames are synthetic 1280x720 anime-like pictures (the size `apisr prepare` makes).
 Figures go to benchmarks/RESULTS.md (section "train").
