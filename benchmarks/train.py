@@ -144,7 +144,7 @@ def bench_compact(dataset, runs, device, iterations, warmup, rows, loader_rows, 
             trainer.dtype = torch.bfloat16  # measure the emulated bf16 the trainer would refuse here
         # Emulated bf16 takes minutes per step: one timed step, no warm-up, is enough to see it.
         rate = step_rate(trainer, first_batch(config), 0 if emulated else warmup, 1 if emulated else iterations)
-        label = precision + (" + channels_last" if channels_last else "")
+        label = setting_label(precision, channels_last)
         rows.append(["compact 64f/16c stage 1", device, label, f"{rate:.3f}", f"{rate * 16:.2f}", "-", "-"])
         print(rows[-1], flush=True)
     for full_frame in (True, False):
@@ -170,10 +170,14 @@ def shipped_recipe(dataset, runs, device, iterations, warmup) -> list[str]:
     finally:
         torch.set_num_threads(threads)
     data = config.data
-    layout = " + channels_last" if config.channels_last else ""
+    precision = {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(trainer.dtype, "fp32")
     return [f"train_compact_x4_l1 (HR {data.hr_patch}, batch {data.batch_size})", device,
-            f"{trainer.dtype or 'fp32'}{layout}".replace("torch.bfloat16", "bf16"),
+            setting_label(precision, config.channels_last),
             f"{rate:.3f}", f"{rate * data.batch_size:.2f}", f"{share:.0%}"]
+
+
+def setting_label(precision: str, channels_last: bool) -> str:
+    return precision + (" + channels_last" if channels_last else "")
 
 
 def main() -> None:
