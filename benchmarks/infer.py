@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import markdown_table, write_section  # noqa: E402
 
 from apisr.images import load_rgb  # noqa: E402
-from apisr.infer.engine import SAMPLE, Upscaler, cpu_has_native_bf16, resize  # noqa: E402
+from apisr.cpu import has_native_bf16  # noqa: E402
+from apisr.infer.engine import SAMPLE, Upscaler, resize  # noqa: E402
 from apisr.models import zoo  # noqa: E402
 from apisr.models.registry import ARCHITECTURES, ModelDescriptor, build_model, load_model  # noqa: E402
 
@@ -110,7 +111,7 @@ def main() -> None:
     body = (
         f"4x upscaling of a {width}x{height} input on CPU (slow configurations timed on the centred crop "
         f"named, to stay within {args.budget:g} s); output megapixels per second, higher is better. "
-        f"CPU native bf16: {'yes' if cpu_has_native_bf16() else 'no (emulated by torch)'}. "
+        f"CPU native bf16: {'yes' if has_native_bf16() else 'no (emulated by torch)'}. "
         f"Load average (1 min) when done: {os.getloadavg()[0]:.1f}.\n\n"
         + markdown_table(["model", "precision", "tiling", "input timed", "output MP/s"], speed_rows)
         + "\n\nbf16 autocast against fp32 on the 64x64 patch of the bundled sample that `auto` precision "

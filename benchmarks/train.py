@@ -37,7 +37,7 @@ from apisr.images import save_rgb  # noqa: E402
 from apisr.losses.backbones import PerceptualBackbone  # noqa: E402
 from apisr.train.config import load_train_config  # noqa: E402
 from apisr.train.data import training_data  # noqa: E402
-from apisr.train.runtime import cpu_supports_bf16  # noqa: E402
+from apisr.cpu import has_native_bf16  # noqa: E402
 from apisr.train.trainer import Trainer  # noqa: E402
 
 
@@ -212,7 +212,7 @@ def main() -> None:
         markdown_table(["config", "device", "precision", "it/s with data", "samples/s with data", "data share"],
                        recipe_rows),
         ("This CPU computes bf16 natively (AVX512-BF16/AMX): `precision: auto` trains in bf16 autocast here."
-         if cpu_supports_bf16() else
+         if has_native_bf16() else
          "This CPU has no native bf16 (AVX512-BF16/AMX): bf16 rows are the emulated autocast that `precision: auto`"
          " avoids (the trainer falls back to fp32 with one log line).")
         + " GRL rows are single iterations on the CPU.",

@@ -124,11 +124,11 @@ def test_non_finite_half_precision_tile_is_redone_in_fp32():
 
 
 def test_auto_precision_checks_half_against_fp32(monkeypatch):
-    monkeypatch.setattr(engine, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(engine, "has_native_bf16", lambda: True)
     assert Upscaler(descriptor(NanUnlessFloat32(), scale=2)).precision == "fp32"
     accurate = descriptor(ConvStack(depth=2), scale=2)
     assert Upscaler(accurate).precision == "bf16"
-    monkeypatch.setattr(engine, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(engine, "has_native_bf16", lambda: False)
     assert Upscaler(accurate).precision == "fp32"
 
 

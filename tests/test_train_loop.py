@@ -65,9 +65,24 @@ def test_smoke_run_lowers_l1(dataset, tmp_path):
     after = _validation_l1(trainer.generator.eval(), pairs)
     assert after < 0.85 * before
     logged = [json.loads(line) for line in (trainer.run_dir / "metrics.jsonl").read_text().splitlines()]
-    assert sum("loss/l1" in entry for entry in logged) == 12 and any("val/psnr" in entry for entry in logged)
+    assert sum("loss/l1" in entry for entry in logged) == 12
+    validation = [entry for entry in logged if "val/psnr" in entry]
+    assert validation and all(0 < entry["val/gmsd"] < 0.5 for entry in validation)
     assert (trainer.run_dir / "best.pt").is_file() and (trainer.run_dir / "config.yaml").is_file()
     assert len(list((trainer.run_dir / "samples").rglob("*.png"))) == 1
+
+
+@pytest.mark.parametrize("metric", ["psnr", "gmsd"])
+def test_best_checkpoint_is_the_best_validation_by_the_chosen_metric(dataset, tmp_path, metric):
+    config = load_train_config("train_smoke", overrides(dataset, tmp_path, metric, 12, **{
+        "optimizer.lr_generator": 0.002, "ema_decay": 0.0, "val_every": 3, "save_every": 12,
+        "data.hr_patch": 48, "data.val_patch": 48, "best_metric": metric}) + GAN)
+    trainer = train(config, progress=False)
+    logged = [json.loads(line) for line in (trainer.run_dir / "metrics.jsonl").read_text().splitlines()]
+    scores = {entry["iteration"]: entry[f"val/{metric}"] for entry in logged if f"val/{metric}" in entry}
+    assert len(set(scores.values())) > 1  # else any validation would do
+    best = (max if metric == "psnr" else min)(scores, key=scores.get)
+    assert ckpt.load_checkpoint(trainer.run_dir / "best.pt")["iteration"] == best
 
 
 def test_resume_gives_the_same_weights_as_a_straight_run(dataset, tmp_path):
@@ -144,13 +159,14 @@ def test_stage2_with_offline_perceptual_backbone(dataset, tmp_path):
 
 
 def test_bf16_falls_back_to_fp32_on_cpus_without_it(caplog):
-    from apisr.train.runtime import autocast_dtype, cpu_supports_bf16
+    from apisr.cpu import has_native_bf16
+    from apisr.train.runtime import autocast_dtype
 
     cpu = torch.device("cpu")
     assert autocast_dtype("fp32", cpu) is None and autocast_dtype("fp16", cpu) is None
     with caplog.at_level("INFO", logger="apisr.train"):
         chosen = autocast_dtype("bf16", cpu)
-    if cpu_supports_bf16():
+    if has_native_bf16():
         assert chosen is torch.bfloat16
     else:
         assert chosen is None and "no native bf16" in caplog.text

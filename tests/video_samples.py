@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import Callable
 
 import av
 import numpy as np
@@ -39,8 +40,11 @@ def write_clip(
     subtitles: bool = True,
     colorspace: int = 1,
     color_range: int = 1,
+    picture: Callable[[int, int, int], np.ndarray] = colour_bars,
+    crf: int = 12,
 ) -> Path:
-    """A clip whose frames sit at ``pts_ms`` (milliseconds; uneven steps make it VFR)."""
+    """A clip whose frames sit at ``pts_ms`` (milliseconds; uneven steps make it VFR); frame ``i``
+    shows ``picture(height, width, i)``, uint8 RGB."""
     height, width = size
     out = av.open(str(path), "w")
     video = out.add_stream(codec, rate=25)
@@ -49,7 +53,7 @@ def write_clip(
     video.codec_context.colorspace = colorspace
     video.codec_context.color_range = color_range
     if codec == "libx264":
-        video.codec_context.options = {"crf": "12"}
+        video.codec_context.options = {"crf": str(crf)}
     sound = out.add_stream(audio, rate=44100) if audio else None
     if sound is not None:
         sound.metadata["language"] = "jpn"
@@ -62,7 +66,7 @@ def write_clip(
     if subtitles and out.format.name == "matroska":  # a font for the subtitles, as fansubs ship them
         out.add_attachment("font.ttf", "application/x-truetype-font", FONT)
     for index, pts in enumerate(pts_ms):
-        frame = av.VideoFrame.from_ndarray(colour_bars(height, width, index), format="rgb24")
+        frame = av.VideoFrame.from_ndarray(picture(height, width, index), format="rgb24")
         frame = frame.reformat(format=pix_fmt, dst_colorspace=colorspace, dst_color_range=color_range)
         frame.pts, frame.time_base = pts, MS
         out.mux(video.encode(frame))
@@ -82,6 +86,13 @@ def write_clip(
         out.mux(packet)
     out.close()
     return path
+
+
+def anime_picture(height: int, width: int, index: int = 0) -> np.ndarray:
+    """A synthetic anime-like frame (flat colours, soft shading, line art), uint8 RGB; one per ``index``."""
+    from apisr.synthetic import seeded_frame
+
+    return np.round(seeded_frame(index, height, width) * 255).astype(np.uint8)
 
 
 def packets(path: Path, kind: str) -> list[tuple[int | None, bytes]]:
@@ -111,8 +122,11 @@ def frame_times_ms(path: Path) -> list[int]:
 
 
 def decoded_frames(path: Path) -> list[np.ndarray]:
+    """Every frame as uint8 RGB, converted on swscale's accurate path (as the upscaler reads them)."""
+    from apisr.yuv import rgb_array
+
     with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+        return [rgb_array(frame, dst_color_range=2) for frame in container.decode(video=0)]
 
 
 def nearest_model(scale: int = 2):

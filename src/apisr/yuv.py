@@ -7,10 +7,11 @@ degradation engine came back that much darker (so a model learned to brighten), 
 frame that `apisr curate` takes from a video. Accurate rounding with full chroma interpolation
 takes swscale's exact path: within 0.05 of a level of a float reference on anime frames.
 
-Interpolated chroma softens colour edges that fall between two chroma samples, as a player's
-chroma upsampling does; on synthetic colour bars with such edges every 8 pixels the default
-path, which repeats chroma, is closer. The video upscaler (``apisr.infer.video``) still uses the
-default path for that reason: switching it needs a colour test on natural content first.
+Interpolated chroma softens colour edges, as a player's chroma upsampling does; only on synthetic
+colour bars whose edges fall exactly between chroma pairs is the default path, which repeats
+chroma, closer. On anime-like pictures the accurate path is closer on average as well as
+unbiased, so every reader of video frames uses it, the video upscaler (``apisr.infer.video``)
+included.
 
 The flags are FFmpeg's SWS_* values, which older PyAV versions accept as a plain int. The filter
 bit is bicubic: bilinear and area, combined with these flags, corrupt 4:2:0 -> rgb48 output in the

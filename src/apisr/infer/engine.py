@@ -21,9 +21,7 @@ so two threads may upscale with the same instance at once.
 
 from __future__ import annotations
 
-import functools
 import math
-import platform
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from apisr.cpu import has_native_bf16
 from apisr.models.registry import ModelDescriptor
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
@@ -64,24 +63,6 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return device
 
 
-@functools.lru_cache(maxsize=1)
-def cpu_has_native_bf16() -> bool:
-    """True when the CPU computes bf16 in hardware (AVX512-BF16, AMX, Arm BF16).
-
-    Elsewhere torch emulates bf16 and it is several times slower than fp32 (10x on an
-    AVX2 machine), so ``auto`` must not pick it.
-    """
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.system() == "Darwin" and platform.machine() == "arm64"
-    flags = set()
-    for line in text.splitlines():
-        if line.startswith(("flags", "Features")):
-            flags.update(line.split(":", 1)[1].split())
-    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
-
-
 def preferred_dtype(descriptor: ModelDescriptor, device: torch.device) -> torch.dtype:
     """The fastest precision the hardware and the architecture allow (before the accuracy check)."""
     if device.type == "cuda":
@@ -89,7 +70,7 @@ def preferred_dtype(descriptor: ModelDescriptor, device: torch.device) -> torch.
             return torch.float16
         if descriptor.supports_bf16 and torch.cuda.is_bf16_supported():
             return torch.bfloat16
-    elif device.type == "cpu" and descriptor.supports_bf16 and cpu_has_native_bf16():
+    elif device.type == "cpu" and descriptor.supports_bf16 and has_native_bf16():
         return torch.bfloat16
     return torch.float32
 

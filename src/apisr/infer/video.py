@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from ..images import atomic_output
+from ..yuv import rgb_array
 from .engine import Upscaler
 from .video_streams import (
     Colour,
@@ -347,13 +348,10 @@ class _Job:
             self.layout = _Layout.of(frame, self.upscaler.scale, self.options)
         layout = self.layout
         width, height = layout.model_size
-        # swscale shrinks (area filter) in the same pass as YUV -> RGB. The frame's own matrix
-        # and range drive the conversion; RGB is always full range.
-        shrink = (width, height) != (frame.width, frame.height)
-        rgb = frame.reformat(
-            width, height, layout.rgb_format, dst_color_range=2, interpolation="AREA" if shrink else None
-        )
-        return rgb.to_ndarray()
+        # swscale shrinks (area filter) in the same pass as YUV -> RGB, and converts an unscaled
+        # frame on its accurate path (apisr.yuv: the default one darkens by about a level). The
+        # frame's own matrix and range drive the conversion; RGB is always full range.
+        return rgb_array(frame, layout.rgb_format, width, height, dst_color_range=2)
 
     # -- inference (main thread) -------------------------------------------------------------
 

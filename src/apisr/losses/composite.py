@@ -11,6 +11,7 @@ from torch import nn
 
 from apisr.losses.backbones import get_backbone
 from apisr.losses.config import LossConfig
+from apisr.losses.edge import edge_loss
 from apisr.losses.gan import gan_loss
 from apisr.losses.perceptual import PerceptualLoss
 
@@ -39,6 +40,8 @@ class GeneratorLoss(nn.Module):
             target = gt if entry.target == "gt" else pseudo_gt
             if entry.type == "l1":
                 value = F.l1_loss(output.float(), target.float())
+            elif entry.type == "edge":
+                value = edge_loss(output, target)
             elif entry.type == "perceptual":
                 value = self.perceptual[name](output, target)
             else:

@@ -8,7 +8,10 @@ The generator's loss is the weighted sum of the entries, e.g. the paper's stage 
       - {type: perceptual, backbone: danbooru_resnet50, weight: 0.5}
       - {type: gan, gan_type: lsgan, weight: 0.2}
 
-L1 and perceptual terms compare with the line-enhanced pseudo-GT by default (as in the
+``edge`` (not in the paper) is one minus the mean gradient-magnitude similarity
+(:mod:`apisr.losses.edge`): it charges for blurred or lost edges, which L1 barely does.
+
+L1, edge and perceptual terms compare with the line-enhanced pseudo-GT by default (as in the
 paper); ``target: gt`` makes a term compare with the plain GT instead. The discriminator's
 "real" images are always the plain GT (as in the paper).
 """
@@ -23,7 +26,7 @@ from apisr.config import ConfigError
 
 @dataclass(frozen=True)
 class LossConfig:
-    type: Literal["l1", "perceptual", "gan"]
+    type: Literal["l1", "edge", "perceptual", "gan"]
     weight: float = 1.0
     # perceptual: which network (see apisr.losses.backbones) and which of its layers, with weights;
     # null layers means the backbone's documented defaults.
@@ -33,7 +36,7 @@ class LossConfig:
     detach_features: bool = False
     # gan: lsgan (MSE, the paper's PatchGAN loss) or vanilla (BCE on logits, the original's U-Net D loss).
     gan_type: Literal["lsgan", "vanilla"] = "lsgan"
-    # l1 and perceptual: compare with the line-enhanced pseudo-GT (the paper) or the plain GT. The
+    # l1, edge and perceptual: compare with the line-enhanced pseudo-GT (the paper) or the plain GT. The
     # pseudo-GT is only about 27 dB PSNR-Y from the GT (its unsharp masking touches every edge), so a
     # term that must keep fidelity to the GT, e.g. the L1 of a PSNR-oriented model, uses gt.
     target: Literal["pseudo_gt", "gt"] = "pseudo_gt"
@@ -49,4 +52,4 @@ class LossConfig:
         elif self.backbone is not None or self.layers is not None or self.detach_features:
             raise ConfigError(f"backbone, layers and detach_features apply only to perceptual losses, not {self.type}")
         if self.type == "gan" and self.target != "pseudo_gt":
-            raise ConfigError("target applies only to l1 and perceptual losses; the discriminator always sees the plain GT")
+            raise ConfigError("target applies only to l1, edge and perceptual losses; the discriminator always sees the plain GT")

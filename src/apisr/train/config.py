@@ -112,6 +112,9 @@ class TrainConfig:
     keep_last: int = 3
     # Validation images written as PNG each validation (the first N of the set).
     sample_images: int = 4
+    # The validation score that picks best.pt: psnr or ssim (higher is better) or gmsd (lower is
+    # better). A GAN stage trades PSNR for edges, so its best PSNR is its first validation.
+    best_metric: Literal["psnr", "ssim", "gmsd"] = "psnr"
 
     def __post_init__(self) -> None:
         if self.iterations < 1:

@@ -11,6 +11,7 @@ import torch
 import torch.distributed as dist
 
 from apisr import hub
+from apisr.cpu import has_native_bf16
 from apisr.train.config import TrainConfig
 
 log = logging.getLogger("apisr.train")
@@ -51,14 +52,6 @@ def pick_device(name: str, local_rank: int) -> torch.device:
     return device
 
 
-def cpu_supports_bf16() -> bool:
-    """Native bf16 matrix units (AVX512-BF16 or AMX); elsewhere bf16 autocast is emulated and slower than fp32."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype for the config's precision on this device; None means fp32."""
     if precision == "fp32":
@@ -70,7 +63,7 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     if precision == "fp16":
         log.info("fp16 autocast is for CUDA; training in fp32 on %s", device)
         return None
-    if cpu_supports_bf16():
+    if has_native_bf16():
         return torch.bfloat16
     if precision == "bf16":
         log.info("this CPU has no native bf16 (AVX512-BF16/AMX): training in fp32, which is faster here")

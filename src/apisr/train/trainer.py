@@ -88,7 +88,8 @@ class Trainer:
             self.sched_d = _scheduler(self.opt_d, config)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
         self.iteration = 0
-        self.best_psnr = -math.inf
+        # The best validation score so far, signed so that higher is better (see _best_score).
+        self.best_score = -math.inf
 
         if resume:
             self._resume()
@@ -120,7 +121,7 @@ class Trainer:
             "scheduler_g": sd(self.sched_g), "scheduler_d": sd(self.sched_d),
             "scaler": self.scaler.state_dict(),
             "rng": ckpt.rng_state(),
-            "best_psnr": self.best_psnr,
+            "best_score": self.best_score,
             "config": to_dict(self.config),
             "training_data": self.data_summary,
         }
@@ -143,7 +144,7 @@ class Trainer:
         self.scaler.load_state_dict(state["scaler"])
         ckpt.set_rng_state(state["rng"])
         self.iteration = int(state["iteration"])
-        self.best_psnr = float(state["best_psnr"])
+        self.best_score = float(state["best_score"] if "best_score" in state else state["best_psnr"])
         log.info("resumed %s at iteration %d", path, self.iteration)
 
     def save(self) -> None:
@@ -197,8 +198,9 @@ class Trainer:
     # ------------------------------------------------------------- validation
     @torch.no_grad()
     def validate(self, pairs: list[tuple[torch.Tensor, torch.Tensor]], logger: RunLogger) -> dict[str, float]:
-        """Mean PSNR/SSIM (Y channel, scale-pixel border cropped) of the EMA generator, and NIQE when
-        the images hold the two 96-pixel blocks it needs; the first ``sample_images`` outputs become PNGs."""
+        """Mean PSNR/SSIM/GMSD (Y channel, scale-pixel border cropped) of the EMA generator, and NIQE
+        when the images hold the two 96-pixel blocks it needs; the first ``sample_images`` outputs
+        become PNGs."""
         from apisr.evaluate import metrics
         from apisr.evaluate.niqe import niqe
 
@@ -206,13 +208,14 @@ class Trainer:
         was_training = model.training
         model.eval()
         scale = self.config.model.scale
-        scores: dict[str, list[float]] = {"val/psnr": [], "val/ssim": [], "val/niqe": []}
+        scores: dict[str, list[float]] = {"val/psnr": [], "val/ssim": [], "val/gmsd": [], "val/niqe": []}
         folder = self.run_dir / "samples" / f"iter_{self.iteration:08d}"
         for index, (lr, hr) in enumerate(pairs):
             output = model(lr[None].to(self.device)).float().clamp(0, 1)
             out_image, hr_image = to_array(output), to_array(hr)
             scores["val/psnr"].append(metrics.psnr(out_image, hr_image, crop_border=scale))
             scores["val/ssim"].append(metrics.ssim(out_image, hr_image, crop_border=scale))
+            scores["val/gmsd"].append(metrics.gmsd(out_image, hr_image, crop_border=scale))
             try:
                 scores["val/niqe"].append(niqe(out_image, crop_border=scale))
             except ValueError:  # too small for NIQE's blocks
@@ -266,9 +269,10 @@ class Trainer:
             if pairs and (it % config.val_every == 0 or it == config.iterations):
                 scores = self.validate(pairs, logger)
                 logger.scalars(it, scores)
-                log.info("iteration %d: validation PSNR %.3f dB, SSIM %.4f", it, scores["val/psnr"], scores["val/ssim"])
-                if scores["val/psnr"] > self.best_psnr:
-                    self.best_psnr = scores["val/psnr"]
+                log.info("iteration %d: validation PSNR %.3f dB, SSIM %.4f, GMSD %.4f", it, scores["val/psnr"],
+                         scores["val/ssim"], scores["val/gmsd"])
+                if _best_score(scores, config.best_metric) > self.best_score:
+                    self.best_score = _best_score(scores, config.best_metric)
                     ckpt.save_atomic(self.state(), self.run_dir / ckpt.BEST)
             if it % config.save_every == 0 or it == config.iterations:
                 self.save()
@@ -277,6 +281,11 @@ class Trainer:
         if logger is not None:
             logger.close()
         return self.run_dir
+
+
+def _best_score(scores: dict[str, float], metric: str) -> float:
+    score = scores[f"val/{metric}"]
+    return -score if metric == "gmsd" else score
 
 
 def _split_verdicts(verdict, n: int):
