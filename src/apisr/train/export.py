@@ -28,6 +28,11 @@ def model_card(config: dict[str, Any], iteration: int, training_data: dict[str, 
         "",
         f"{model['architecture']} {model['scale']}x generator trained by apisr for {iteration} iterations "
         f"on {training_data.get('images', '?')} images (HR patch {config['data']['hr_patch']}).",
+    ]
+    if model.get("pretrained"):
+        # A later stage: its iterations and losses are only the last part of the model's training.
+        lines.append(f"Started from {Path(model['pretrained']).name} ({model['pretrained']}), not from scratch.")
+    lines += [
         "",
         "Losses:",
     ]
