@@ -97,6 +97,26 @@ def test_cached_frames_give_the_same_items_without_reading_again(frames, tmp_pat
     assert not torch.equal(first[0]["lr"], cached[0]["lr"])
 
 
+def test_a_mix_degrades_its_share_of_the_items_with_its_own_config(frames):
+    paper, gentle = load_degradation_config(None, 4), _gentle_config()
+    kwargs = dict(hr_patch=64, full_frame=False, crop_margin=16, augment_prob=0.0)
+    plain = PairDataset.from_folder(frames / "hr", config=paper, **kwargs)
+    all_gentle = PairDataset.from_folder(frames / "hr", config=paper, mix=[(1.0, gentle)], **kwargs)
+    for index in range(len(plain)):
+        # The gentle config's LR is close to the HR patch shrunk; the paper's chain is far from it.
+        hr = all_gentle[index]["hr"].permute(1, 2, 0).numpy()
+        shrunk = cv2.resize(hr, (16, 16), interpolation=cv2.INTER_AREA)
+        gentle_error, paper_error = (np.abs(d[index]["lr"].permute(1, 2, 0).numpy() - shrunk).mean()
+                                     for d in (all_gentle, plain))
+        assert gentle_error < paper_error / 2
+    # A mix is drawn per item: over many items and epochs about its share of them are gentle.
+    half = PairDataset.from_folder(frames / "hr", config=paper, mix=[(0.5, gentle)], **kwargs)
+    picks = [half._pick_config(np.random.default_rng(seed)) is gentle for seed in range(400)]
+    assert 150 < sum(picks) < 250
+    with pytest.raises(ValueError, match="shares may add up to 1 at most"):
+        PairDataset.from_folder(frames / "hr", config=paper, mix=[(0.7, gentle), (0.6, gentle)], **kwargs)
+
+
 def test_joint_augment_moves_all_images_alike():
     rng = np.random.default_rng(0)
     base = np.arange(4 * 6 * 3, dtype=np.float32).reshape(4, 6, 3)

@@ -29,6 +29,13 @@ def test_packaged_configs_are_the_paper_defaults():
     assert CONFIG4.stage2.compression["h264"] == 0.30 and CONFIG4.codecs.h265_crf == (28, 42)
 
 
+def test_a_packaged_config_loads_by_its_bare_name_only():
+    mild = load_degradation_config("degradation_4x_mild.yaml", 4)
+    assert mild.stage1.resize.down_range[0] >= 0.5 and mild.stage2.compression == CONFIG4.stage2.compression
+    with pytest.raises(ConfigError, match="elsewhere/degradation_4x_mild.yaml: cannot read config"):
+        load_degradation_config("elsewhere/degradation_4x_mild.yaml", 4)
+
+
 def test_same_seed_same_bytes_other_seed_differs(hr):
     lr_a, recipe_a = degrade(hr, 4, CONFIG4, np.random.default_rng(5))
     lr_b, recipe_b = degrade(hr, 4, CONFIG4, np.random.default_rng(5))

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
+import cv2
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from train_samples import make_dataset, overrides
 
 from apisr.config import ConfigError
+from apisr.curate.detail import edge_detail
+from apisr.images import load_rgb, save_rgb
 from apisr.models.registry import load_model
 from apisr.train import checkpoint as ckpt
 from apisr.train.config import load_train_config, shipped_configs
-from apisr.train.data import validation_pairs
+from apisr.train.data import training_data, validation_pairs
 from apisr.train.trainer import build_generator, train
 
 GAN = ["discriminator={type: unet_sn, num_feat: 8}", "losses=[{type: l1}, {type: gan, gan_type: vanilla, weight: 0.1}]",
@@ -47,6 +52,44 @@ def test_numbers_in_exponent_form_are_numbers(tmp_path):
     assert load_train_config(config).optimizer.betas == (0.9, 0.99)
     with pytest.raises(ConfigError, match="optimizer.lr_generator: expected a number, got '1e-3x'"):
         load_train_config("train_smoke", ["optimizer.lr_generator=1e-3x"])
+
+
+def test_degradation_mix_is_checked_and_leaves_validation_alone(dataset, tmp_path):
+    mild = tmp_path / "mild.yaml"
+    mild.write_text("scale: 4\nstage1: {blur_prob: 0.0}\n")
+    base = overrides(dataset, tmp_path)
+    mixed = load_train_config("train_smoke", base + [f"data.degradation_mix=[{{config: {mild}, share: 1.0}}]"])
+    plain = load_train_config("train_smoke", base)
+    assert mixed.data.degradation_mix[0].share == 1.0
+    mixed_item, plain_item = (training_data(c).loader.dataset[(0, 0)] for c in (mixed, plain))
+    assert not torch.equal(mixed_item["lr"], plain_item["lr"])
+    plain_pairs = validation_pairs(plain)
+    for (lr, _), (plain_lr, _) in zip(validation_pairs(mixed), plain_pairs, strict=True):
+        assert torch.equal(lr, plain_lr)
+    with pytest.raises(ConfigError, match="degradation_mix: the shares add up to 1.2"):
+        load_train_config("train_smoke", base + [f"data.degradation_mix=[{{config: {mild}, share: 0.6}}, "
+                                                 f"{{config: {mild}, share: 0.6}}]"])
+    with pytest.raises(ConfigError, match=r"data.degradation_mix.0: share: 0.0 is outside \(0, 1\]"):
+        load_train_config("train_smoke", base + [f"data.degradation_mix=[{{config: {mild}, share: 0}}]"])
+
+
+def test_min_edge_detail_trains_on_the_crisp_frames_only(dataset, tmp_path):
+    soft_root = tmp_path / "mixed"
+    for sub in ("hr", "hr_enhanced", "val/hr"):
+        shutil.copytree(dataset / sub, soft_root / sub)
+    # Soften two of the four training frames as an upscale from a third of their size would.
+    for name in ("000.png", "001.png"):
+        frame = load_rgb(soft_root / "hr" / name)
+        small = cv2.resize(frame, (frame.shape[1] // 3, frame.shape[0] // 3), interpolation=cv2.INTER_AREA)
+        save_rgb(soft_root / "hr" / name, np.clip(cv2.resize(small, frame.shape[1::-1], interpolation=cv2.INTER_CUBIC), 0, 1))
+    scores = {p.name: edge_detail(load_rgb(p)) for p in sorted((soft_root / "hr").iterdir())}
+    threshold = (max(scores["000.png"], scores["001.png"]) + min(scores["002.png"], scores["003.png"])) / 2
+    config = load_train_config("train_smoke", overrides(soft_root, tmp_path) + [f"data.min_edge_detail={threshold}"])
+    data = training_data(config)
+    assert [p.name for p in data.loader.dataset.dataset.hr_paths] == ["002.png", "003.png"]
+    assert data.summary["images"] == 2 and len(validation_pairs(config)) == 1
+    with pytest.raises(ValueError, match="no frame of .* is that crisp"):
+        training_data(load_train_config("train_smoke", overrides(soft_root, tmp_path) + ["data.min_edge_detail=10"]))
 
 
 def _validation_l1(model, pairs) -> float:

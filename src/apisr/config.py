@@ -16,6 +16,7 @@ import dataclasses
 import re
 import types
 import typing
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
@@ -26,6 +27,12 @@ T = TypeVar("T")
 
 class ConfigError(ValueError):
     """A configuration value is missing, unknown or out of range."""
+
+
+def packaged_config(filename: str) -> Path | None:
+    """A config file shipped in the package (``apisr/configs/FILENAME``), or None."""
+    path = Path(str(resources.files("apisr") / "configs" / filename))
+    return path if path.is_file() else None
 
 
 def from_dict(cls: type[T], data: Any, path: str = "") -> T:

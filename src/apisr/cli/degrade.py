@@ -34,7 +34,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0,
                    help="base seed; each image's draws depend only on it and the image's file name (default: %(default)s)")
     p.add_argument("--config", metavar="YAML", default=None,
-                   help="degradation config (default: the paper's, apisr/configs/degradation_<scale>x.yaml)")
+                   help="degradation config: a YAML file, or the name of a packaged one such as degradation_4x_light.yaml "
+                        "(default: the paper's, apisr/configs/degradation_<scale>x.yaml)")
     p.add_argument("--preview", type=non_negative_int, default=0, metavar="N",
                    help="write OUT/preview.png with N samples (cycling through the images with new draws) "
                         "instead of the LR images (default: 0, no preview)")

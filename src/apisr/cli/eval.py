@@ -49,7 +49,8 @@ def add_parser(subparsers) -> None:
                         "engine (fixed --seed) into the LR input, and outputs are scored against the HR")
     parser.add_argument("--seed", type=int, default=0, help="seed of the degradations in --synthetic mode")
     parser.add_argument("--degradation-config", type=Path, metavar="YAML",
-                        help="degradation config for --synthetic; None: the packaged paper config for --scale")
+                        help="degradation config for --synthetic: a YAML file or a packaged name (degradation_4x_light.yaml, "
+                        "_mild, _soft); None: the packaged paper config for --scale")
     parser.add_argument("--no-baselines", action="store_true", help="do not add bicubic and lanczos automatically")
     parser.add_argument("--crop", type=_crop, metavar="X,Y,W,H",
                         help="crop shown in index.html and sheet.png, in output pixels; None: the most detailed "

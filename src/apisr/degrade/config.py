@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from apisr.config import ConfigError, check_distribution, check_probability, check_range, load_yaml
+from apisr.config import ConfigError, check_distribution, check_probability, check_range, load_yaml, packaged_config
 
 KERNEL_TYPES = ("iso", "aniso", "generalized_iso", "generalized_aniso", "plateau_iso", "plateau_aniso")
 RESIZE_MODES = ("area", "bilinear", "bicubic")
@@ -224,7 +224,8 @@ def default_config_path(scale: int) -> Path:
 
 
 def load_degradation_config(path: str | Path | None = None, scale: int = 4) -> DegradationConfig:
-    """The packaged paper config for ``scale`` (path None) or the user's YAML, validated.
+    """The packaged paper config for ``scale`` (path None), a packaged config by name, or the
+    user's YAML, validated.
 
     Raises ConfigError when the file's scale differs from ``scale``, or when it gives AVIF a
     probability but this Pillow cannot encode AVIF.
@@ -233,6 +234,9 @@ def load_degradation_config(path: str | Path | None = None, scale: int = 4) -> D
         path = default_config_path(scale)
         if not path.is_file():
             raise ConfigError(f"no packaged degradation config for scale {scale} (have 2 and 4); pass your own YAML")
+    elif Path(path).parent == Path(".") and not Path(path).is_file() and packaged_config(str(path)):
+        # A bare name that is no file here, e.g. degradation_4x_mild.yaml, means the packaged file.
+        path = packaged_config(str(path))
     config = load_yaml(DegradationConfig, path)
     if config.scale != scale:
         raise ConfigError(f"{path}: scale: the file is for {config.scale}x but {scale}x was asked for")

@@ -13,6 +13,9 @@ degrades only a window of the patch plus ``crop_margin`` HR pixels on each side 
 effects of the kernels and codec blocks then fall outside the patch), which is several
 times faster on a small machine; ``benchmarks/degrade.py`` measures both.
 
+``mix`` degrades a share of the items with other configs (e.g. milder ones, closer to real
+low-bitrate video); which config an item gets is drawn from its own generator too.
+
 ``cache_frames=True`` keeps every decoded frame (uint8, about 2.8 MB per 720p frame, twice
 that with the pseudo-GT) in the process that reads it: decoding a 720p PNG costs more than
 degrading a crop of it, so a small machine otherwise spends most of its data time in zlib.
@@ -52,6 +55,7 @@ class PairDataset(Dataset):
         scale: int = 4,
         hr_patch: int = 256,
         config: DegradationConfig | None = None,
+        mix: Sequence[tuple[float, DegradationConfig]] = (),
         seed: int = 0,
         full_frame: bool = True,
         crop_margin: int = 64,
@@ -71,6 +75,9 @@ class PairDataset(Dataset):
         self.config = config if config is not None else load_degradation_config(None, scale)
         if self.config.scale != scale:
             raise ValueError(f"the degradation config is for {self.config.scale}x, not {scale}x")
+        if any(other.scale != scale for _, other in mix) or sum(share for share, _ in mix) > 1 + 1e-9:
+            raise ValueError(f"mix: every config must be for {scale}x and the shares may add up to 1 at most")
+        self.mix = list(mix)
         self.seed = seed
         self.full_frame = full_frame
         self.crop_margin = crop_margin
@@ -101,7 +108,7 @@ class PairDataset(Dataset):
         lr_patch, hr_box, window = self._draw_boxes(hr.shape[:2], path, rng)
 
         top, left, bottom, right = window
-        lr, _ = degrade(to_float(hr[top:bottom, left:right]), self.scale, self.config, rng)
+        lr, _ = degrade(to_float(hr[top:bottom, left:right]), self.scale, self._pick_config(rng), rng)
         y, x = (hr_box[0] - top) // self.scale, (hr_box[1] - left) // self.scale
         lr = lr[y : y + lr_patch, x : x + lr_patch]
         hr_crop = to_float(hr[hr_box[0] : hr_box[0] + self.hr_patch, hr_box[1] : hr_box[1] + self.hr_patch])
@@ -109,6 +116,18 @@ class PairDataset(Dataset):
 
         lr, hr_crop, en_crop = joint_augment([lr, hr_crop, en_crop], self.augment_prob, rng)
         return {"lr": _chw(lr), "hr": _chw(hr_crop), "hr_enhanced": _chw(en_crop)}
+
+    def _pick_config(self, rng: np.random.Generator) -> DegradationConfig:
+        """``config``, or one of ``mix`` with its share; draws nothing without a mix, so that a
+        run without one sees the same items as before mixes existed."""
+        if not self.mix:
+            return self.config
+        draw = rng.random()
+        for share, config in self.mix:
+            if draw < share:
+                return config
+            draw -= share
+        return self.config
 
     def _pixels(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """The frame and its pseudo-GT (the frame itself without one) as integer pixels."""

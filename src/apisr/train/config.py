@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from apisr.config import ConfigError, from_dict, parse_yaml, read_yaml
+from apisr.config import ConfigError, from_dict, packaged_config, parse_yaml, read_yaml
 from apisr.losses.config import LossConfig
 
 
@@ -43,11 +43,30 @@ class DiscriminatorConfig:
 
 
 @dataclass(frozen=True)
+class DegradationShare:
+    """Another degradation config and the share of training items it degrades (``data.degradation_mix``)."""
+
+    config: Path
+    share: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.share <= 1:
+            raise ConfigError(f"share: {self.share} is outside (0, 1]")
+
+
+@dataclass(frozen=True)
 class DataConfig:
     # A folder written by `apisr prepare`: hr/, hr_enhanced/, val/hr/.
     dataset: Path = Path("dataset")
     # The degradation config YAML; null means the packaged paper config for the model's scale.
     degradation: Path | None = None
+    # Other degradation configs for a share of the training items each (the rest use
+    # `degradation`), e.g. milder ones closer to real low-bitrate video. Validation always uses
+    # `degradation`, so that runs with different mixes stay comparable.
+    degradation_mix: list[DegradationShare] = field(default_factory=list)
+    # Train only on frames whose edge-detail score (apisr.curate.detail) is at least this; 0
+    # keeps all. Soft frames teach soft lines; validation keeps every frame of val/hr.
+    min_edge_detail: float = 0.0
     hr_patch: int = 256
     batch_size: int = 32
     num_workers: int = 5
@@ -66,6 +85,11 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.hr_patch < 16 or self.batch_size < 1 or self.num_workers < 0 or self.val_images < 0:
             raise ConfigError("hr_patch >= 16, batch_size >= 1, num_workers >= 0 and val_images >= 0 are required")
+        if self.min_edge_detail < 0:
+            raise ConfigError(f"min_edge_detail: {self.min_edge_detail} is negative")
+        total = sum(entry.share for entry in self.degradation_mix)
+        if total > 1 + 1e-9:
+            raise ConfigError(f"degradation_mix: the shares add up to {total:g}, more than 1")
 
 
 @dataclass(frozen=True)
@@ -166,11 +190,6 @@ def _apply_override(data: dict, item: str) -> None:
         if not isinstance(node, dict):
             raise ConfigError(f"override {item!r}: {part} is not a mapping")
     node[leaf] = parse_yaml(text)
-
-
-def packaged_config(filename: str) -> Path | None:
-    path = Path(str(resources.files("apisr") / "configs" / filename))
-    return path if path.is_file() else None
 
 
 def shipped_configs() -> list[str]:

@@ -91,10 +91,33 @@ class TrainingData:
                 yield batch
 
 
+def crisp_frames(paths: list[Path], min_edge_detail: float) -> list[Path]:
+    """The frames whose edge-detail score is at least ``min_edge_detail`` (frames without edges
+    are left out too: they say nothing of crispness)."""
+    from tqdm import tqdm
+
+    from apisr.curate.detail import edge_detail
+    from apisr.images import load_rgb
+
+    kept = [path for path in tqdm(paths, desc="edge detail", unit="frame", leave=False)
+            if edge_detail(load_rgb(path)) >= min_edge_detail]
+    log.info("data.min_edge_detail %g: training on %d of %d frames", min_edge_detail, len(kept), len(paths))
+    if not kept:
+        raise ValueError(f"data.min_edge_detail {min_edge_detail}: no frame of {paths[0].parent} is that crisp")
+    return kept
+
+
 def _degradation(config: TrainConfig):
     from apisr.degrade.config import load_degradation_config
 
     return load_degradation_config(config.data.degradation, scale=config.model.scale)
+
+
+def _degradation_mix(config: TrainConfig):
+    from apisr.degrade.config import load_degradation_config
+
+    return [(entry.share, load_degradation_config(entry.config, scale=config.model.scale))
+            for entry in config.data.degradation_mix]
 
 
 def training_data(config: TrainConfig, rank: int = 0, world_size: int = 1) -> TrainingData:
@@ -105,14 +128,17 @@ def training_data(config: TrainConfig, rank: int = 0, world_size: int = 1) -> Tr
     hr_paths = image_files(root / "hr")
     if not hr_paths:
         raise FileNotFoundError(f"{root / 'hr'}: no training images (run `apisr prepare` to make the dataset)")
+    if config.data.min_edge_detail > 0:
+        hr_paths = crisp_frames(hr_paths, config.data.min_edge_detail)
     enhanced = root / "hr_enhanced"
     if not enhanced.is_dir():
         log.warning("%s is missing: L1 and perceptual terms use the plain GT, not the line-enhanced pseudo-GT", enhanced)
         enhanced = None
     dataset = PairDataset(
         hr_paths, enhanced_dir=enhanced, scale=config.model.scale, hr_patch=config.data.hr_patch,
-        config=_degradation(config), seed=config.seed, full_frame=config.data.full_frame,
-        crop_margin=config.data.crop_margin, cache_frames=config.data.cache_frames,
+        config=_degradation(config), mix=_degradation_mix(config), seed=config.seed,
+        full_frame=config.data.full_frame, crop_margin=config.data.crop_margin,
+        cache_frames=config.data.cache_frames,
     )
     sampler = ResumableSampler(len(dataset), config.data.batch_size, config.seed, rank, world_size)
     workers = config.data.num_workers
@@ -122,7 +148,9 @@ def training_data(config: TrainConfig, rank: int = 0, world_size: int = 1) -> Tr
         prefetch_factor=4 if workers > 0 else None,
     )
     summary = {"images": len(hr_paths), "dataset": str(root), "pseudo_gt": enhanced is not None,
-               "hr_patch": config.data.hr_patch, "full_frame": config.data.full_frame}
+               "hr_patch": config.data.hr_patch, "full_frame": config.data.full_frame,
+               "min_edge_detail": config.data.min_edge_detail,
+               "degradation_mix": {str(e.config): e.share for e in config.data.degradation_mix}}
     return TrainingData(loader, sampler, summary)
 
 
