@@ -2,9 +2,10 @@
 
 A super-resolution model learns to draw what its ground truth shows. Many anime pictures
 are softer than their pixel count (upscaled from DVD resolution, blurred by the source's
-scaler or encoder), and a model trained on them draws soft lines however long it trains:
-the bundled 4x model did, on real low-bitrate frames, until its fine-tune left the softest
-half of the frames out.
+scaler or encoder), and a model trained on them learns soft lines. ``data.min_edge_detail``
+trains on the crisp ones only; on our frames that lowered GMSD on every test set (see
+training/compact_x4/stage1c_trials.md), though it did not make the real low-bitrate crop
+sheet look crisper.
 
 The score compares the frame with its own half-resolution round trip (area down, bicubic
 up). A crisp frame loses much of its edges on the way; a soft one, whose edges are already

@@ -234,9 +234,9 @@ def load_degradation_config(path: str | Path | None = None, scale: int = 4) -> D
         path = default_config_path(scale)
         if not path.is_file():
             raise ConfigError(f"no packaged degradation config for scale {scale} (have 2 and 4); pass your own YAML")
-    elif Path(path).parent == Path(".") and not Path(path).is_file() and packaged_config(str(path)):
+    elif Path(path).parent == Path(".") and not Path(path).is_file():
         # A bare name that is no file here, e.g. degradation_4x_mild.yaml, means the packaged file.
-        path = packaged_config(str(path))
+        path = packaged_config(str(path)) or path
     config = load_yaml(DegradationConfig, path)
     if config.scale != scale:
         raise ConfigError(f"{path}: scale: the file is for {config.scale}x but {scale}x was asked for")
