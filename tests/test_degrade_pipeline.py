@@ -176,6 +176,12 @@ def test_config_for_another_scale_is_refused(tmp_path):
         load_degradation_config(default_config_path(4), 2)
 
 
+def test_a_scale_without_a_packaged_config_asks_for_a_yaml():
+    assert default_config_path(3) is None
+    with pytest.raises(ConfigError, match="no packaged degradation config for scale 3"):
+        load_degradation_config(None, 3)
+
+
 def test_missing_avif_support_is_a_clear_error(monkeypatch):
     from apisr.degrade import config as config_module
 

@@ -12,7 +12,6 @@ resize position, interpolation mode) are mappings ``name: probability`` that mus
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from apisr.config import ConfigError, check_distribution, check_probability, check_range, load_yaml, packaged_config
@@ -219,8 +218,9 @@ def avif_supported() -> bool:
     return bool(features.check("avif"))
 
 
-def default_config_path(scale: int) -> Path:
-    return Path(str(resources.files("apisr") / "configs" / f"degradation_{scale}x.yaml"))
+def default_config_path(scale: int) -> Path | None:
+    """The packaged paper config for ``scale``, or None where none is packaged."""
+    return packaged_config(f"degradation_{scale}x.yaml")
 
 
 def load_degradation_config(path: str | Path | None = None, scale: int = 4) -> DegradationConfig:
@@ -232,7 +232,7 @@ def load_degradation_config(path: str | Path | None = None, scale: int = 4) -> D
     """
     if path is None:
         path = default_config_path(scale)
-        if not path.is_file():
+        if path is None:
             raise ConfigError(f"no packaged degradation config for scale {scale} (have 2 and 4); pass your own YAML")
     elif Path(path).parent == Path(".") and not Path(path).is_file():
         # A bare name that is no file here, e.g. degradation_4x_mild.yaml, means the packaged file.
