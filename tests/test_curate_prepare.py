@@ -7,6 +7,7 @@ import pytest
 
 from apisr.cli.main import main
 from apisr.curate import layout
+from apisr.curate.detail import edge_detail
 from apisr.curate.prepare import grid_tiles, split_validation
 from apisr.synthetic import seeded_frame
 from apisr.images import load_rgb, save_rgb
@@ -68,6 +69,22 @@ def test_rerun_skips_prepared_frames_and_keeps_short_ones_on_request(frames, tmp
     assert "3 of 5 frames already prepared" in capsys.readouterr().out
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())
     assert load_rgb(dataset / layout.HR / "f3.png").shape == (40, 56, 3)  # kept, only cropped to multiples of 8
+
+
+def test_edge_detail_is_recorded_and_a_rewritten_frame_is_rescored(frames, tmp_path):
+    dataset = tmp_path / "ds"
+    prepare(frames, dataset, "--jobs", "2")
+    scores = json.loads((dataset / layout.EDGE_DETAIL_JSON).read_text())
+    assert sorted(scores) == sorted(p.name for p in (dataset / layout.HR).glob("*.png"))
+    for name, score in scores.items():
+        assert score == pytest.approx(edge_detail(load_rgb(dataset / layout.HR / name)))
+    # A re-run keeps the recorded scores of frames it does not write, and rescores the ones it does.
+    (dataset / layout.EDGE_DETAIL_JSON).write_text(json.dumps({name: 9.0 for name in scores}))
+    (dataset / layout.HR / "f0.png").unlink()
+    prepare(frames, dataset)
+    again = json.loads((dataset / layout.EDGE_DETAIL_JSON).read_text())
+    assert again["f0.png"] == pytest.approx(scores["f0.png"])
+    assert all(again[name] == 9.0 for name in scores if name != "f0.png")
 
 
 def test_validation_list_and_split_are_deterministic(frames, tmp_path):

@@ -88,6 +88,11 @@ def test_min_edge_detail_trains_on_the_crisp_frames_only(dataset, tmp_path):
     data = training_data(config)
     assert [p.name for p in data.loader.dataset.dataset.hr_paths] == ["002.png", "003.png"]
     assert data.summary["images"] == 2 and len(validation_pairs(config)) == 1
+    # The scores apisr prepare recorded are used as they are: this file calls a soft frame crisp.
+    recorded = {**scores, "000.png": threshold + 1}
+    (soft_root / "edge_detail.json").write_text(json.dumps(recorded))
+    data = training_data(config)
+    assert [p.name for p in data.loader.dataset.dataset.hr_paths] == ["000.png", "002.png", "003.png"]
     with pytest.raises(ValueError, match="no frame of .* is that crisp"):
         training_data(load_train_config("train_smoke", overrides(soft_root, tmp_path) + ["data.min_edge_detail=10"]))
 

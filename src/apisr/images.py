@@ -104,6 +104,12 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         raise
 
 
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write a UTF-8 text file through :func:`atomic_output`."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """``(H, W, C)`` float array to a ``(1, C, H, W)`` float32 tensor."""
     return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)).unsqueeze(0)

@@ -53,6 +53,7 @@ def run(args) -> int:
     from apisr.config import ConfigError
     from apisr.degrade.config import load_degradation_config
     from apisr.degrade.dataset import IMAGE_SUFFIXES
+    from apisr.images import write_text_atomic
 
     hr_dir, out_dir = Path(args.hr_dir), Path(args.output)
     if not hr_dir.is_dir():
@@ -82,7 +83,7 @@ def run(args) -> int:
     failures = [error for _, error in results if error]
     for error in failures:
         print(f"error: {error}", file=sys.stderr)
-    _write_lines(out_dir / "recipes.jsonl", [line for line, _ in results if line])
+    write_text_atomic(out_dir / "recipes.jsonl", "".join(line + "\n" for line, _ in results if line))
     print(f"{len(images) - len(failures)} LR images and recipes.jsonl written to {out_dir}")
     return 1 if failures else 0
 
@@ -142,14 +143,6 @@ def _preview(images, out_dir, config, seed: int, count: int) -> int:
         save_rgb(out_dir / "preview.png", contact_sheet(samples))
         print(f"preview of {len(samples)} samples written to {out_dir / 'preview.png'}")
     return 1 if failures or not samples else 0
-
-
-def _write_lines(path, lines: list[str]) -> None:
-    import os
-
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 class _Serial:

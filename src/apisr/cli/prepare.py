@@ -16,7 +16,8 @@ def add_parser(subparsers) -> None:
         description=(
             "Rescale each frame to 720 lines (crop to multiples of 8), compute its line-enhanced pseudo-GT "
             "(USM x3 on XDoG lines, USM x1 elsewhere) and optionally cut both into a 256-pixel grid. "
-            "Layout: DATASET/hr, hr_enhanced, [hr_crops, hr_enhanced_crops], val/hr, val.txt, dataset.json. "
+            "Layout: DATASET/hr, hr_enhanced, [hr_crops, hr_enhanced_crops], val/hr, val.txt, dataset.json, "
+            "edge_detail.json (each training frame's edge-detail score, for data.min_edge_detail). "
             "A re-run skips frames already done."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -55,9 +56,11 @@ def run(args) -> int:
 
     from apisr.curate import layout
     from apisr.curate.prepare import (
-        PrepareSettings, count_outputs, find_frames, is_prepared, png_names, prepare_frame, split_validation,
+        PrepareSettings, count_outputs, edge_detail_scores, find_frames, is_prepared, png_names, prepare_frame,
+        read_edge_details, split_validation,
     )
     from apisr.enhance.xdog import draw_gamma
+    from apisr.images import write_text_atomic
 
     frames_dir, dataset = Path(args.frames), Path(args.output)
     if not frames_dir.is_dir():
@@ -93,25 +96,39 @@ def run(args) -> int:
         print(f"{len(by_stem) - len(todo)} of {len(by_stem)} frames already prepared in {dataset}, skipped")
 
     short = 0
-    with tqdm(total=len(todo), desc="prepare", unit="frame", disable=None) as bar, ExitStack() as stack:
+    with ExitStack() as stack:
+        pool = None
         if args.jobs > 1:
             pool = stack.enter_context(ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")))
             calls = [(path, pool.submit(prepare_frame, path, dataset, held, settings).result) for path, held in todo]
         else:
             calls = [(path, partial(prepare_frame, path, dataset, held, settings)) for path, held in todo]
-        for path, call in calls:
-            try:
-                short += call() == "short"
-            except (OSError, ValueError) as err:
-                tqdm.write(f"error: {path}: {err}", file=sys.stderr)
-                failures += 1
-            bar.update()
+        with tqdm(total=len(todo), desc="prepare", unit="frame", disable=None) as bar:
+            for path, call in calls:
+                try:
+                    short += call() == "short"
+                except (OSError, ValueError) as err:
+                    tqdm.write(f"error: {path}: {err}", file=sys.stderr)
+                    failures += 1
+                bar.update()
+
+        # Scores of the frames written by an earlier run are kept; this run's are (re)computed.
+        written = {f"{path.stem}.png" for path, held in todo if not held}
+        known = {name: score for name, score in read_edge_details(dataset).items() if name not in written}
+        hr_frames = [dataset / layout.HR / name for name in png_names(dataset / layout.HR)]
+
+        def scored(function, frames):
+            results = pool.map(function, frames) if pool else map(function, frames)
+            return tqdm(results, total=len(frames), desc="edge detail", unit="frame", disable=None)
+
+        scores = edge_detail_scores(hr_frames, known, scored)
     if short:
         print(f"{short} frames shorter than {args.height} px skipped (--short-frames keep keeps them)")
 
     # What is in val/hr, so frames skipped as short or unreadable are not listed.
     val_names = png_names(dataset / layout.VAL_HR)
-    (dataset / layout.VAL_LIST).write_text("".join(f"{name}\n" for name in val_names))
+    write_text_atomic(dataset / layout.VAL_LIST, "".join(f"{name}\n" for name in val_names))
+    write_text_atomic(dataset / layout.EDGE_DETAIL_JSON, json.dumps(scores, indent=0) + "\n")
     counts = count_outputs(dataset)
     info = {
         "format": layout.FORMAT_VERSION,
@@ -123,7 +140,7 @@ def run(args) -> int:
             "seed": args.seed, "val_fraction": args.val_fraction, "val_list": args.val_list,
         },
     }
-    (dataset / layout.DATASET_JSON).write_text(json.dumps(info, indent=2) + "\n")
+    write_text_atomic(dataset / layout.DATASET_JSON, json.dumps(info, indent=2) + "\n")
     print(f"{dataset}: {counts['train']} training frames, {counts['val']} validation, {counts['crops']} tiles")
     if failures:
         print(f"{failures} frames failed", file=sys.stderr)

@@ -10,6 +10,8 @@
       val/hr/NAME.png              held-out frames (not enhanced, not cropped)
       val.txt                      the held-out file names, one per line
       dataset.json                 counts, source folder and the settings used
+      edge_detail.json             edge-detail score of each hr/ frame (apisr.curate.detail), null
+                                   for a frame without edges; read for data.min_edge_detail
 
 Tile ``NAME_rRR_cCC`` is the square at row ``RR``, column ``CC`` of a
 non-overlapping grid from the top-left corner; the right and bottom remainders
@@ -26,6 +28,7 @@ HR_ENHANCED_CROPS = "hr_enhanced_crops"
 VAL_HR = "val/hr"
 VAL_LIST = "val.txt"
 DATASET_JSON = "dataset.json"
+EDGE_DETAIL_JSON = "edge_detail.json"
 FORMAT_VERSION = 1
 
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -33,7 +31,7 @@ from apisr.curate.defaults import DEDUP_MAX_DISTANCE, SHORT_POLICIES, SIZE_MULTI
 from apisr.curate.keyframes import iter_keyframes, probe
 from apisr.curate.rescale import is_short, to_training_frame
 from apisr.curate.select import SelectionSettings, candidate_plan, partition_bounds, pick_top
-from apisr.images import save_rgb
+from apisr.images import save_rgb, write_text_atomic
 
 PARTS_DIR = ".parts"
 MANIFEST = "manifest.jsonl"
@@ -158,20 +156,8 @@ def _describe(err: Exception) -> str:
     return str(err).strip() or type(err).__name__
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_part_file(out_dir: Path, key: str, records: list[dict]) -> None:
-    _write_text_atomic(out_dir / PARTS_DIR / f"{key}.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+    write_text_atomic(out_dir / PARTS_DIR / f"{key}.jsonl", "".join(json.dumps(r) + "\n" for r in records))
 
 
 def rebuild_manifest(out_dir: Path) -> int:
@@ -179,10 +165,10 @@ def rebuild_manifest(out_dir: Path) -> int:
     lines = []
     for part in sorted((out_dir / PARTS_DIR).glob("*.jsonl")):
         lines += [line for line in part.read_text(encoding="utf-8").splitlines() if line.strip()]
-    _write_text_atomic(out_dir / MANIFEST, "".join(line + "\n" for line in lines))
+    write_text_atomic(out_dir / MANIFEST, "".join(line + "\n" for line in lines))
     return len(lines)
 
 
 def write_run_file(out_dir: Path, settings: CurateSettings, scorer_name: str, warning: str | None) -> None:
     run = {"settings": asdict(settings), "scorer": scorer_name, "scorer_warning": warning}
-    _write_text_atomic(out_dir / RUN_FILE, json.dumps(run, indent=2) + "\n")
+    write_text_atomic(out_dir / RUN_FILE, json.dumps(run, indent=2) + "\n")

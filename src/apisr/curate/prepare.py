@@ -5,10 +5,15 @@ compute the line-enhanced pseudo-GT once (:func:`apisr.enhance.pseudo_gt.enhance
 cut both into a 256-pixel grid when asked. Held-out frames are only rescaled.
 Outputs follow :mod:`apisr.curate.layout`; each is written atomically and
 ``hr/NAME.png`` last, so its presence means the frame is complete and a re-run skips it.
+Then (``edge_detail_scores``) the edge-detail score of every training frame, so that a
+training run with ``data.min_edge_detail`` need not decode them all again.
 """
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +21,7 @@ import numpy as np
 
 from apisr.curate import layout
 from apisr.curate.defaults import SIZE_MULTIPLE, TARGET_HEIGHT
+from apisr.curate.detail import edge_detail
 from apisr.curate.rescale import is_short, to_training_frame
 from apisr.enhance.lines import OUTLIER_THRESHOLD
 from apisr.enhance.pseudo_gt import enhance_lines
@@ -94,3 +100,27 @@ def count_outputs(dataset: Path) -> dict[str, int]:
         "val": len(png_names(dataset / layout.VAL_HR)),
         "crops": len(png_names(dataset / layout.HR_CROPS)),
     }
+
+
+def edge_detail_of_file(path: Path) -> float | None:
+    """The edge-detail score of an image file; None for a frame without edges (JSON has no NaN)."""
+    score = edge_detail(load_rgb(path))
+    return None if math.isnan(score) else score
+
+
+def read_edge_details(dataset: Path) -> dict[str, float | None]:
+    """The scores ``apisr prepare`` recorded (``edge_detail.json``), by file name; empty if none."""
+    path = dataset / layout.EDGE_DETAIL_JSON
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def edge_detail_scores(
+    frames: list[Path], known: dict[str, float | None],
+    map_fn: Callable[[Callable, list[Path]], Iterable] = map,
+) -> dict[str, float | None]:
+    """The edge-detail score of each frame, by file name: from ``known`` where it has the name,
+    else computed through ``map_fn`` (``map``, a process pool's ``map``, or one wrapped in a
+    progress bar)."""
+    missing = [path for path in frames if path.name not in known]
+    computed = dict(zip((path.name for path in missing), map_fn(edge_detail_of_file, missing)))
+    return {path.name: known[path.name] if path.name in known else computed[path.name] for path in frames}

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from apisr.images import atomic_output, write_text_atomic
+
 from .runner import METRICS, Evaluation, MetricInfo
 
 NOT_COMPUTED = "not computed"
@@ -34,10 +36,10 @@ def write_report(evaluation: Evaluation, out_dir: Path) -> dict[str, Path]:
         "plot": out_dir / "metrics.png",
         "html": out_dir / "index.html",
     }
-    _atomic_write(files["csv"], csv_text(evaluation))
-    _atomic_write(files["markdown"], markdown(evaluation))
+    write_text_atomic(files["csv"], csv_text(evaluation))
+    write_text_atomic(files["markdown"], markdown(evaluation))
     write_plot(evaluation, files["plot"])
-    _atomic_write(files["html"], html_page(evaluation, out_dir))
+    write_text_atomic(files["html"], html_page(evaluation, out_dir))
     return files
 
 
@@ -171,10 +173,9 @@ def write_plot(evaluation: Evaluation, path: Path) -> None:
         axes[0][0].text(0.5, 0.5, "no metric computed", ha="center", va="center")
         axes[0][0].set_axis_off()
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 _STYLE = """
@@ -234,9 +235,3 @@ def html_page(evaluation: Evaluation, out_dir: Path) -> str:
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>apisr evaluation</title>"
         f"<style>{_STYLE}</style></head><body>{''.join(body)}</body></html>\n"
     )
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -91,16 +91,22 @@ class TrainingData:
                 yield batch
 
 
-def crisp_frames(paths: list[Path], min_edge_detail: float) -> list[Path]:
+def crisp_frames(paths: list[Path], min_edge_detail: float, known: dict[str, float | None]) -> list[Path]:
     """The frames whose edge-detail score is at least ``min_edge_detail`` (frames without edges
-    are left out too: they say nothing of crispness)."""
+    are left out too: they say nothing of crispness). Scores come from ``known`` (what
+    ``apisr prepare`` recorded) where it has them; the others are computed here."""
     from tqdm import tqdm
 
-    from apisr.curate.detail import edge_detail
-    from apisr.images import load_rgb
+    from apisr.curate.prepare import edge_detail_scores
 
-    kept = [path for path in tqdm(paths, desc="edge detail", unit="frame", leave=False)
-            if edge_detail(load_rgb(path)) >= min_edge_detail]
+    def scored(function, frames):
+        if frames:
+            log.info("data.min_edge_detail: scoring %d frames that edge_detail.json lacks", len(frames))
+        return tqdm(map(function, frames), total=len(frames), desc="edge detail", unit="frame", leave=False,
+                    disable=not frames)
+
+    scores = edge_detail_scores(paths, known, scored)
+    kept = [path for path in paths if scores[path.name] is not None and scores[path.name] >= min_edge_detail]
     log.info("data.min_edge_detail %g: training on %d of %d frames", min_edge_detail, len(kept), len(paths))
     if not kept:
         raise ValueError(f"data.min_edge_detail {min_edge_detail}: no frame of {paths[0].parent} is that crisp")
@@ -129,7 +135,9 @@ def training_data(config: TrainConfig, rank: int = 0, world_size: int = 1) -> Tr
     if not hr_paths:
         raise FileNotFoundError(f"{root / 'hr'}: no training images (run `apisr prepare` to make the dataset)")
     if config.data.min_edge_detail > 0:
-        hr_paths = crisp_frames(hr_paths, config.data.min_edge_detail)
+        from apisr.curate.prepare import read_edge_details
+
+        hr_paths = crisp_frames(hr_paths, config.data.min_edge_detail, read_edge_details(root))
     enhanced = root / "hr_enhanced"
     if not enhanced.is_dir():
         log.warning("%s is missing: L1 and perceptual terms use the plain GT, not the line-enhanced pseudo-GT", enhanced)
