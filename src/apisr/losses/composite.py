@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from apisr.enhance.limited_sharpen import limited_sharpen
 from apisr.losses.backbones import get_backbone
 from apisr.losses.config import LossConfig
 from apisr.losses.edge import edge_loss
@@ -38,6 +39,8 @@ class GeneratorLoss(nn.Module):
         terms: dict[str, torch.Tensor] = {}
         for entry, name in zip(self.entries, self.names):
             target = gt if entry.target == "gt" else pseudo_gt
+            if entry.sharpen is not None:
+                target = limited_sharpen(target.float(), entry.sharpen.sigma, entry.sharpen.amount, entry.sharpen.radius)
             if entry.type == "l1":
                 value = F.l1_loss(output.float(), target.float())
             elif entry.type == "edge":

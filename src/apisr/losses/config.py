@@ -13,7 +13,9 @@ The generator's loss is the weighted sum of the entries, e.g. the paper's stage 
 
 L1, edge and perceptual terms compare with the line-enhanced pseudo-GT by default (as in the
 paper); ``target: gt`` makes a term compare with the plain GT instead. The discriminator's
-"real" images are always the plain GT (as in the paper).
+"real" images are always the plain GT (as in the paper). ``sharpen`` (not in the paper) makes a
+term compare with a limited-sharpened copy of its target (:mod:`apisr.enhance.limited_sharpen`),
+e.g. ``{type: l1, target: gt, sharpen: {sigma: 1.5, amount: 2.0}}``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,19 @@ from dataclasses import dataclass
 from typing import Literal
 
 from apisr.config import ConfigError
+
+
+@dataclass(frozen=True)
+class SharpenConfig:
+    """Limited sharpening of a loss term's target: unsharp mask, clamped to the original's neighbourhood."""
+
+    sigma: float = 1.5  # of the Gaussian the unsharp mask subtracts, in HR pixels
+    amount: float = 2.0  # how much of the high-pass residual is added
+    radius: int = 1  # of the square neighbourhood whose darkest and brightest value bound the result
+
+    def __post_init__(self) -> None:
+        if self.sigma <= 0 or self.amount < 0 or self.radius < 1:
+            raise ConfigError("sharpen: sigma must be positive, amount not negative and radius at least 1")
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,8 @@ class LossConfig:
     # pseudo-GT is only about 27 dB PSNR-Y from the GT (its unsharp masking touches every edge), so a
     # term that must keep fidelity to the GT, e.g. the L1 of a PSNR-oriented model, uses gt.
     target: Literal["pseudo_gt", "gt"] = "pseudo_gt"
+    # l1, edge and perceptual: compare with a limited-sharpened copy of the target instead.
+    sharpen: SharpenConfig | None = None
 
     def __post_init__(self) -> None:
         from apisr.losses.backbones import BACKBONES
@@ -51,5 +68,6 @@ class LossConfig:
                 raise ConfigError(f"backbone: {self.backbone!r} is not one of {', '.join(BACKBONES)}")
         elif self.backbone is not None or self.layers is not None or self.detach_features:
             raise ConfigError(f"backbone, layers and detach_features apply only to perceptual losses, not {self.type}")
-        if self.type == "gan" and self.target != "pseudo_gt":
-            raise ConfigError("target applies only to l1, edge and perceptual losses; the discriminator always sees the plain GT")
+        if self.type == "gan" and (self.target != "pseudo_gt" or self.sharpen is not None):
+            raise ConfigError("target and sharpen apply only to l1, edge and perceptual losses; "
+                              "the discriminator always sees the plain GT")
