@@ -21,7 +21,11 @@ def _soft_line(width: int = 40) -> torch.Tensor:
     return gaussian_blur(picture, 1.5)
 
 
-def test_blur_keeps_the_mean_and_matches_opencv():
+def _steepness(batch: torch.Tensor) -> float:
+    return (batch[..., 1:] - batch[..., :-1]).abs().max().item()
+
+
+def test_blur_matches_opencv():
     import cv2
 
     picture = seeded_frame(0, 48, 64)
@@ -45,10 +49,6 @@ def test_plain_unsharp_mask_would_overshoot():
     unclamped = soft + 2.0 * (soft - gaussian_blur(soft, 1.5))
     assert unclamped.max() > soft.max() + 0.02
     assert limited_sharpen(soft, 1.5, 2.0, 1).max() <= soft.max() + 1e-6
-
-
-def _steepness(batch: torch.Tensor) -> float:
-    return (batch[..., 1:] - batch[..., :-1]).abs().max().item()
 
 
 def test_a_sharpened_target_pulls_the_output_towards_steeper_edges():

@@ -37,10 +37,16 @@ class GeneratorLoss(nn.Module):
                 fake_verdict=None) -> dict[str, torch.Tensor]:
         """``{"total": ..., "<term>": ...}``; each term is already multiplied by its weight."""
         terms: dict[str, torch.Tensor] = {}
+        # Entries that share a target and a sharpen setting (an L1 and an edge term) share one sharpened copy.
+        sharpened: dict[tuple, torch.Tensor] = {}
         for entry, name in zip(self.entries, self.names):
             target = gt if entry.target == "gt" else pseudo_gt
             if entry.sharpen is not None:
-                target = limited_sharpen(target.float(), entry.sharpen.sigma, entry.sharpen.amount, entry.sharpen.radius)
+                key = (entry.target, entry.sharpen)
+                if key not in sharpened:
+                    sharpened[key] = limited_sharpen(target.float(), entry.sharpen.sigma, entry.sharpen.amount,
+                                                     entry.sharpen.radius)
+                target = sharpened[key]
             if entry.type == "l1":
                 value = F.l1_loss(output.float(), target.float())
             elif entry.type == "edge":
