@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from apisr.enhance.limited_sharpen import limited_sharpen
+from apisr.losses.artifact import artifact_loss
 from apisr.losses.backbones import get_backbone
 from apisr.losses.config import LossConfig
 from apisr.losses.edge import edge_loss
@@ -18,7 +19,8 @@ from apisr.losses.perceptual import PerceptualLoss
 
 
 class GeneratorLoss(nn.Module):
-    """Call with the output, the pseudo-GT, the plain GT and the discriminator's verdict on the output (or None)."""
+    """Call with the output, the pseudo-GT, the plain GT, the discriminator's verdict on the output (or None)
+    and the EMA generator's output (or None; artifact terms need it)."""
 
     def __init__(self, entries: Sequence[LossConfig], perceptual: Sequence[PerceptualLoss | None]) -> None:
         super().__init__()
@@ -33,8 +35,12 @@ class GeneratorLoss(nn.Module):
     def needs_discriminator(self) -> bool:
         return any(e.type == "gan" for e in self.entries)
 
+    @property
+    def needs_ema_output(self) -> bool:
+        return any(e.type == "artifact" for e in self.entries)
+
     def forward(self, output: torch.Tensor, pseudo_gt: torch.Tensor, gt: torch.Tensor,
-                fake_verdict=None) -> dict[str, torch.Tensor]:
+                fake_verdict=None, ema_output: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """``{"total": ..., "<term>": ...}``; each term is already multiplied by its weight."""
         terms: dict[str, torch.Tensor] = {}
         # Entries that share a target and a sharpen setting (an L1 and an edge term) share one sharpened copy.
@@ -53,6 +59,10 @@ class GeneratorLoss(nn.Module):
                 value = edge_loss(output, target)
             elif entry.type == "perceptual":
                 value = self.perceptual[name](output, target)
+            elif entry.type == "artifact":
+                if ema_output is None:
+                    raise ValueError("an artifact loss term needs the EMA generator's output")
+                value = artifact_loss(output, ema_output, target)
             else:
                 if fake_verdict is None:
                     raise ValueError("a gan loss term needs the discriminator's verdict on the output")

@@ -16,6 +16,10 @@ paper); ``target: gt`` makes a term compare with the plain GT instead. The discr
 "real" images are always the plain GT (as in the paper). ``sharpen`` (not in the paper) makes a
 term compare with a limited-sharpened copy of its target (:mod:`apisr.enhance.limited_sharpen`),
 e.g. ``{type: l1, target: gt, sharpen: {sigma: 1.5, amount: 2.0}}``.
+
+``artifact`` (not in the paper; LDL, :mod:`apisr.losses.artifact`) is an L1 weighted where the
+output's residual is locally noisy and worse than the EMA generator's: it suppresses the fringe
+and stipple a GAN stage draws. It needs ``ema_decay`` above 0.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ class SharpenConfig:
 
 @dataclass(frozen=True)
 class LossConfig:
-    type: Literal["l1", "edge", "perceptual", "gan"]
+    type: Literal["l1", "edge", "perceptual", "gan", "artifact"]
     weight: float = 1.0
     # perceptual: which network (see apisr.losses.backbones) and which of its layers, with weights;
     # null layers means the backbone's documented defaults.
@@ -51,7 +55,7 @@ class LossConfig:
     detach_features: bool = False
     # gan: lsgan (MSE, the paper's PatchGAN loss) or vanilla (BCE on logits, the original's U-Net D loss).
     gan_type: Literal["lsgan", "vanilla"] = "lsgan"
-    # l1, edge and perceptual: compare with the line-enhanced pseudo-GT (the paper) or the plain GT. The
+    # l1, edge, perceptual and artifact: compare with the line-enhanced pseudo-GT (the paper) or the plain GT. The
     # pseudo-GT is only about 27 dB PSNR-Y from the GT (its unsharp masking touches every edge), so a
     # term that must keep fidelity to the GT, e.g. the L1 of a PSNR-oriented model, uses gt.
     target: Literal["pseudo_gt", "gt"] = "pseudo_gt"
@@ -68,6 +72,8 @@ class LossConfig:
                 raise ConfigError(f"backbone: {self.backbone!r} is not one of {', '.join(BACKBONES)}")
         elif self.backbone is not None or self.layers is not None or self.detach_features:
             raise ConfigError(f"backbone, layers and detach_features apply only to perceptual losses, not {self.type}")
+        if self.type == "artifact" and self.sharpen is not None:
+            raise ConfigError("sharpen applies only to l1, edge and perceptual losses, not artifact")
         if self.type == "gan" and (self.target != "pseudo_gt" or self.sharpen is not None):
             raise ConfigError("target and sharpen apply only to l1, edge and perceptual losses; "
                               "the discriminator always sees the plain GT")

@@ -40,6 +40,9 @@ class DiscriminatorConfig:
     type: Literal["patchgan_multiscale", "unet_sn"] = "patchgan_multiscale"
     # Width of the first layer (64 in the paper); smaller only for quick experiments and tests.
     num_feat: int = 64
+    # rgb (the paper) or luma: the discriminator judges only BT.601 luma, so the GAN pushes lines
+    # and leaves colour to the other terms (a compact generator answered RGB with a colour stipple).
+    sees: Literal["rgb", "luma"] = "rgb"
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,8 @@ class TrainConfig:
             raise ConfigError("losses: at least one loss term is needed")
         if sum(e.type == "gan" for e in self.losses) > 1:
             raise ConfigError("losses: at most one gan term")
+        if self.ema_decay == 0 and any(e.type == "artifact" for e in self.losses):
+            raise ConfigError("losses: an artifact term compares with the EMA generator; set ema_decay above 0")
 
     @property
     def adversarial(self) -> bool:

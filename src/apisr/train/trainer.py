@@ -73,7 +73,8 @@ class Trainer:
         self.generator = build_generator(config).to(self.device, memory_format=self.memory_format)
         self.discriminator = None
         if config.adversarial:
-            self.discriminator = build_discriminator(config.discriminator.type, num_feat=config.discriminator.num_feat)
+            self.discriminator = build_discriminator(config.discriminator.type, config.discriminator.sees,
+                                                     num_feat=config.discriminator.num_feat)
             self.discriminator.to(self.device, memory_format=self.memory_format)
         self.loss = build_generator_loss(config.losses, weights_dir).to(self.device)
         self.gan_type = next((e.gan_type for e in config.losses if e.type == "gan"), "lsgan")
@@ -169,7 +170,11 @@ class Trainer:
             if self.discriminator is not None:
                 self.discriminator.requires_grad_(False)
                 verdict = self.discriminator(output)
-            terms = self.loss(output, target, hr, verdict)
+            ema_output = None
+            if self.loss.needs_ema_output:
+                with torch.no_grad():
+                    ema_output = self.ema.model(lr)
+            terms = self.loss(output, target, hr, verdict, ema_output)
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(terms["total"]).backward()
         self.scaler.step(self.opt_g)
