@@ -7,8 +7,6 @@
 - ``unet_sn``: Real-ESRGAN's U-Net discriminator with spectral norm and skip connections
   (4,376,897 parameters), one logit per pixel. APISR trains its RRDB models with it.
 
-Either can judge the luma only (``LumaView``, not in the paper).
-
 Key names follow the original files so their discriminator checkpoints load too:
 ``dis_list.{0,1,2}.model.{0,2,5,8,11}.{bias,weight_orig,weight_u,weight_v}`` and
 ``conv0 ... conv9``.
@@ -105,33 +103,13 @@ class UNetDiscriminatorSN(nn.Module):
         return self.conv9(out)
 
 
-class LumaView(nn.Module):
-    """A discriminator that judges only the BT.601 luma of its input.
-
-    A GAN stage pushes whatever the discriminator can see; drawn lines live in luma, and a
-    discriminator that also sees chroma rewards pixel-level colour texture, which a compact
-    generator answers with a pink-and-green stipple. Chroma is then left to the other loss terms.
-    """
-
-    def __init__(self, discriminator: nn.Module):
-        super().__init__()
-        self.discriminator = discriminator
-        self.register_buffer("weights", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1), persistent=False)
-
-    def forward(self, x: torch.Tensor):
-        return self.discriminator((x * self.weights.to(x.dtype)).sum(dim=1, keepdim=True))
-
-
 DISCRIMINATORS = {
     "patchgan_multiscale": MultiScalePatchDiscriminator,
     "unet_sn": UNetDiscriminatorSN,
 }
 
 
-def build_discriminator(name: Literal["patchgan_multiscale", "unet_sn"], sees: Literal["rgb", "luma"] = "rgb",
-                        **kwargs) -> nn.Module:
+def build_discriminator(name: Literal["patchgan_multiscale", "unet_sn"], **kwargs) -> nn.Module:
     if name not in DISCRIMINATORS:
         raise ValueError(f"unknown discriminator {name!r}; known: {', '.join(DISCRIMINATORS)}")
-    if sees == "luma":
-        return LumaView(DISCRIMINATORS[name](in_channels=1, **kwargs))
     return DISCRIMINATORS[name](**kwargs)

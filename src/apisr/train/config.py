@@ -40,9 +40,6 @@ class DiscriminatorConfig:
     type: Literal["patchgan_multiscale", "unet_sn"] = "patchgan_multiscale"
     # Width of the first layer (64 in the paper); smaller only for quick experiments and tests.
     num_feat: int = 64
-    # rgb (the paper) or luma: the discriminator judges only BT.601 luma, so the GAN pushes lines
-    # and leaves colour to the other terms (a compact generator answered RGB with a colour stipple).
-    sees: Literal["rgb", "luma"] = "rgb"
 
 
 @dataclass(frozen=True)

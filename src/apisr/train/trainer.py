@@ -73,8 +73,7 @@ class Trainer:
         self.generator = build_generator(config).to(self.device, memory_format=self.memory_format)
         self.discriminator = None
         if config.adversarial:
-            self.discriminator = build_discriminator(config.discriminator.type, config.discriminator.sees,
-                                                     num_feat=config.discriminator.num_feat)
+            self.discriminator = build_discriminator(config.discriminator.type, num_feat=config.discriminator.num_feat)
             self.discriminator.to(self.device, memory_format=self.memory_format)
         self.loss = build_generator_loss(config.losses, weights_dir).to(self.device)
         self.gan_type = next((e.gan_type for e in config.losses if e.type == "gan"), "lsgan")
