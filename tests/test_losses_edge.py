@@ -51,3 +51,14 @@ def test_the_loss_is_computed_in_fp32_under_bf16_autocast():
         under_autocast = edge_loss(blurred, picture)
     assert under_autocast.dtype == torch.float32
     assert abs(under_autocast.item() - edge_loss(blurred, picture).item()) < 1e-6
+
+
+def test_edge_mask_covers_the_edge_and_its_radius_and_nothing_in_flat_areas():
+    from apisr.losses.edge import edge_mask
+
+    image = torch.full((1, 3, 24, 24), 0.5)
+    image[..., 12:, :] = 0.6  # a horizontal edge of 22 luma levels
+    mask = edge_mask(image, threshold=20, radius=1)
+    rows = mask[0, 0].amax(dim=1)
+    assert rows.nonzero().flatten().tolist() == [10, 11, 12, 13]
+    assert edge_mask(image, threshold=30, radius=1)[..., 2:-2, 2:-2].sum() == 0  # too faint for that threshold

@@ -228,9 +228,9 @@ def test_bf16_falls_back_to_fp32_on_cpus_without_it(caplog):
         assert chosen is None and "no native bf16" in caplog.text
 
 
-def test_gan_stage_with_the_artifact_term_compares_with_the_ema_generator(dataset, tmp_path):
+def test_gan_stage_with_an_artifact_and_an_edge_masked_gan_term_compares_with_the_ema_generator(dataset, tmp_path):
     config = load_train_config("train_smoke", overrides(dataset, tmp_path, iterations=4, **{
-        "losses": "[{type: l1}, {type: artifact, target: gt}, {type: gan, gan_type: vanilla, weight: 0.1}]",
+        "losses": "[{type: l1}, {type: artifact, target: gt}, {type: gan, gan_type: vanilla, weight: 0.1, near_edges: {}}]",
         "discriminator": "{type: unet_sn, num_feat: 8}", "log_every": 1, "data.val_images": 0}))
     trainer = train(config, progress=False)
     logged = [json.loads(line) for line in (trainer.run_dir / "metrics.jsonl").read_text().splitlines()]

@@ -13,7 +13,7 @@ from apisr.enhance.limited_sharpen import limited_sharpen
 from apisr.losses.artifact import artifact_loss
 from apisr.losses.backbones import get_backbone
 from apisr.losses.config import LossConfig
-from apisr.losses.edge import edge_loss
+from apisr.losses.edge import edge_loss, edge_mask
 from apisr.losses.gan import gan_loss
 from apisr.losses.perceptual import PerceptualLoss
 
@@ -66,7 +66,10 @@ class GeneratorLoss(nn.Module):
             else:
                 if fake_verdict is None:
                     raise ValueError("a gan loss term needs the discriminator's verdict on the output")
-                value = gan_loss(fake_verdict, real=True, gan_type=entry.gan_type)
+                mask = None
+                if entry.near_edges is not None:
+                    mask = edge_mask(gt, entry.near_edges.threshold, entry.near_edges.radius)
+                value = gan_loss(fake_verdict, real=True, gan_type=entry.gan_type, mask=mask)
             terms[name] = entry.weight * value
         terms["total"] = torch.stack(list(terms.values())).sum()
         return terms

@@ -20,6 +20,10 @@ e.g. ``{type: l1, target: gt, sharpen: {sigma: 1.5, amount: 2.0}}``.
 ``artifact`` (not in the paper; LDL, :mod:`apisr.losses.artifact`) is an L1 weighted where the
 output's residual is locally noisy and worse than the EMA generator's: it suppresses the fringe
 and stipple a GAN stage draws. It needs ``ema_decay`` above 0.
+
+``near_edges`` (not in the paper) restricts a ``gan`` term to pixels near the GT's edges, e.g.
+``{type: gan, near_edges: {threshold: 20, radius: 3}}``: the GAN may sharpen lines but gets no
+say over flat areas, where a compact generator answers it with a stipple.
 """
 
 from __future__ import annotations
@@ -44,6 +48,18 @@ class SharpenConfig:
 
 
 @dataclass(frozen=True)
+class EdgeMaskConfig:
+    """Where a GAN term applies: pixels within ``radius`` of a GT edge (:func:`apisr.losses.edge.edge_mask`)."""
+
+    threshold: float = 20.0  # luma gradient magnitude (3x3 Prewitt, 0-255 scale) that makes an edge pixel
+    radius: int = 3  # in HR pixels
+
+    def __post_init__(self) -> None:
+        if self.threshold <= 0 or self.radius < 0:
+            raise ConfigError("near_edges: threshold must be positive and radius not negative")
+
+
+@dataclass(frozen=True)
 class LossConfig:
     type: Literal["l1", "edge", "perceptual", "gan", "artifact"]
     weight: float = 1.0
@@ -55,6 +71,8 @@ class LossConfig:
     detach_features: bool = False
     # gan: lsgan (MSE, the paper's PatchGAN loss) or vanilla (BCE on logits, the original's U-Net D loss).
     gan_type: Literal["lsgan", "vanilla"] = "lsgan"
+    # gan: apply the term only near the GT's edges (the discriminator still sees whole images).
+    near_edges: EdgeMaskConfig | None = None
     # l1, edge, perceptual and artifact: compare with the line-enhanced pseudo-GT (the paper) or the plain GT. The
     # pseudo-GT is only about 27 dB PSNR-Y from the GT (its unsharp masking touches every edge), so a
     # term that must keep fidelity to the GT, e.g. the L1 of a PSNR-oriented model, uses gt.
@@ -74,6 +92,8 @@ class LossConfig:
             raise ConfigError(f"backbone, layers and detach_features apply only to perceptual losses, not {self.type}")
         if self.type == "artifact" and self.sharpen is not None:
             raise ConfigError("sharpen applies only to l1, edge and perceptual losses, not artifact")
+        if self.type != "gan" and self.near_edges is not None:
+            raise ConfigError(f"near_edges applies only to gan losses, not {self.type}")
         if self.type == "gan" and (self.target != "pseudo_gt" or self.sharpen is not None):
             raise ConfigError("target and sharpen apply only to l1, edge and perceptual losses; "
                               "the discriminator always sees the plain GT")

@@ -47,6 +47,20 @@ def gradient_similarity_map(output: torch.Tensor, target: torch.Tensor) -> torch
         return (2 * g_out * g_target + _C) / (g_out.pow(2) + g_target.pow(2) + _C)
 
 
+def edge_mask(image: torch.Tensor, threshold: float, radius: int) -> torch.Tensor:
+    """1 (N, 1, H, W) on pixels within ``radius`` of an edge of ``image`` (RGB in [0, 1]), 0 elsewhere.
+
+    An edge pixel is one whose luma gradient magnitude (3x3 Prewitt, 0-255 scale) reaches
+    ``threshold``."""
+    weights = torch.tensor(_LUMA, device=image.device, dtype=torch.float32).view(1, 3, 1, 1)
+    with torch.no_grad(), torch.autocast(image.device.type, enabled=False):
+        luma = (image.float() * weights).sum(dim=1, keepdim=True)
+        # Replicate padding: the metric's zero padding would make every image border an edge.
+        gradient = _gradient_magnitude(F.pad(luma, [1, 1, 1, 1], mode="replicate"))[..., 1:-1, 1:-1]
+        edges = (gradient >= threshold).float()
+        return F.max_pool2d(edges, 2 * radius + 1, stride=1, padding=radius)
+
+
 def edge_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """``1 - mean gradient-magnitude similarity``: 0 for identical images, larger for blurred or broken edges."""
     return 1.0 - gradient_similarity_map(output, target).mean()
