@@ -11,6 +11,7 @@ from torch import nn
 
 from apisr.enhance.limited_sharpen import limited_sharpen
 from apisr.losses.artifact import artifact_loss
+from apisr.losses.chroma import chroma_loss
 from apisr.losses.backbones import get_backbone
 from apisr.losses.config import LossConfig
 from apisr.losses.edge import edge_loss, edge_mask
@@ -57,6 +58,8 @@ class GeneratorLoss(nn.Module):
                 value = F.l1_loss(output.float(), target.float())
             elif entry.type == "edge":
                 value = edge_loss(output, target)
+            elif entry.type == "chroma":
+                value = chroma_loss(output, target)
             elif entry.type == "perceptual":
                 value = self.perceptual[name](output, target)
             elif entry.type == "artifact":

@@ -17,6 +17,9 @@ paper); ``target: gt`` makes a term compare with the plain GT instead. The discr
 term compare with a limited-sharpened copy of its target (:mod:`apisr.enhance.limited_sharpen`),
 e.g. ``{type: l1, target: gt, sharpen: {sigma: 1.5, amount: 2.0}}``.
 
+``chroma`` (not in the paper; :mod:`apisr.losses.chroma`) is the L1 distance of the Cb and Cr
+channels alone: weighted above the L1 term it keeps a GAN stage from drawing colour fringes.
+
 ``artifact`` (not in the paper; LDL, :mod:`apisr.losses.artifact`) is an L1 weighted where the
 output's residual is locally noisy and worse than the EMA generator's: it suppresses the fringe
 and stipple a GAN stage draws. It needs ``ema_decay`` above 0.
@@ -61,7 +64,7 @@ class EdgeMaskConfig:
 
 @dataclass(frozen=True)
 class LossConfig:
-    type: Literal["l1", "edge", "perceptual", "gan", "artifact"]
+    type: Literal["l1", "edge", "chroma", "perceptual", "gan", "artifact"]
     weight: float = 1.0
     # perceptual: which network (see apisr.losses.backbones) and which of its layers, with weights;
     # null layers means the backbone's documented defaults.
@@ -73,11 +76,11 @@ class LossConfig:
     gan_type: Literal["lsgan", "vanilla"] = "lsgan"
     # gan: apply the term only near the GT's edges (the discriminator still sees whole images).
     near_edges: EdgeMaskConfig | None = None
-    # l1, edge, perceptual and artifact: compare with the line-enhanced pseudo-GT (the paper) or the plain GT. The
+    # l1, edge, chroma, perceptual and artifact: compare with the line-enhanced pseudo-GT (the paper) or the plain GT. The
     # pseudo-GT is only about 27 dB PSNR-Y from the GT (its unsharp masking touches every edge), so a
     # term that must keep fidelity to the GT, e.g. the L1 of a PSNR-oriented model, uses gt.
     target: Literal["pseudo_gt", "gt"] = "pseudo_gt"
-    # l1, edge and perceptual: compare with a limited-sharpened copy of the target instead.
+    # l1, edge, chroma and perceptual: compare with a limited-sharpened copy of the target instead.
     sharpen: SharpenConfig | None = None
 
     def __post_init__(self) -> None:
@@ -91,9 +94,9 @@ class LossConfig:
         elif self.backbone is not None or self.layers is not None or self.detach_features:
             raise ConfigError(f"backbone, layers and detach_features apply only to perceptual losses, not {self.type}")
         if self.type == "artifact" and self.sharpen is not None:
-            raise ConfigError("sharpen applies only to l1, edge and perceptual losses, not artifact")
+            raise ConfigError("sharpen applies only to l1, edge, chroma and perceptual losses, not artifact")
         if self.type != "gan" and self.near_edges is not None:
             raise ConfigError(f"near_edges applies only to gan losses, not {self.type}")
         if self.type == "gan" and (self.target != "pseudo_gt" or self.sharpen is not None):
-            raise ConfigError("target and sharpen apply only to l1, edge and perceptual losses; "
+            raise ConfigError("target and sharpen apply only to l1, edge, chroma and perceptual losses; "
                               "the discriminator always sees the plain GT")
