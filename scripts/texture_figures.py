@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from apisr import load_model, upscale
+from apisr.evaluate.metrics import to_y
 from apisr.infer.imageio import read_image
 
 SCALE = 4
@@ -36,7 +37,7 @@ SCALE = 4
 def ycbcr(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rgb = np.clip(image, 0, 1).astype(np.float32)
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    return (16 + 65.481 * r + 128.553 * g + 24.966 * b,
+    return (to_y(rgb).astype(np.float32),
             128 - 37.797 * r - 74.203 * g + 112.0 * b,
             128 + 112.0 * r - 93.786 * g - 18.214 * b)
 

@@ -32,17 +32,21 @@ def _gradient_magnitude(luma: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(gradients.pow(2).sum(dim=1, keepdim=True) + 1e-6)
 
 
+def _luma(image: torch.Tensor) -> torch.Tensor:
+    """``(N, 1, H, W)`` fp32 luma (0-255 scale, no offset) of an ``(N, 3, H, W)`` RGB batch in [0, 1]."""
+    weights = torch.tensor(_LUMA, device=image.device, dtype=torch.float32).view(1, 3, 1, 1)
+    return (image.float() * weights).sum(dim=1, keepdim=True)
+
+
 def gradient_similarity_map(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-pixel gradient-magnitude similarity ``(N, 1, H/2, W/2)`` of two ``(N, 3, H, W)`` RGB
     batches in [0, 1] (an odd last row or column is dropped by the 2x2 averaging)."""
-    weights = torch.tensor(_LUMA, device=output.device, dtype=torch.float32).view(1, 3, 1, 1)
     # In fp32 even under the trainer's bf16 autocast: bf16 convolutions would round the gradients
     # to 3 significant digits, and the loss to steps of 1/256.
     with torch.autocast(output.device.type, enabled=False):
         maps = []
         for image in (output, target):
-            luma = (image.float() * weights).sum(dim=1, keepdim=True)
-            maps.append(_gradient_magnitude(F.avg_pool2d(luma, 2)))
+            maps.append(_gradient_magnitude(F.avg_pool2d(_luma(image), 2)))
         g_out, g_target = maps
         return (2 * g_out * g_target + _C) / (g_out.pow(2) + g_target.pow(2) + _C)
 
@@ -52,11 +56,9 @@ def edge_mask(image: torch.Tensor, threshold: float, radius: int) -> torch.Tenso
 
     An edge pixel is one whose luma gradient magnitude (3x3 Prewitt, 0-255 scale) reaches
     ``threshold``."""
-    weights = torch.tensor(_LUMA, device=image.device, dtype=torch.float32).view(1, 3, 1, 1)
     with torch.no_grad(), torch.autocast(image.device.type, enabled=False):
-        luma = (image.float() * weights).sum(dim=1, keepdim=True)
         # Replicate padding: the metric's zero padding would make every image border an edge.
-        gradient = _gradient_magnitude(F.pad(luma, [1, 1, 1, 1], mode="replicate"))[..., 1:-1, 1:-1]
+        gradient = _gradient_magnitude(F.pad(_luma(image), [1, 1, 1, 1], mode="replicate"))[..., 1:-1, 1:-1]
         edges = (gradient >= threshold).float()
         return F.max_pool2d(edges, 2 * radius + 1, stride=1, padding=radius)
 
