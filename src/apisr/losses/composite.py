@@ -11,8 +11,8 @@ from torch import nn
 
 from apisr.enhance.limited_sharpen import limited_sharpen
 from apisr.losses.artifact import artifact_loss
-from apisr.losses.chroma import chroma_loss
 from apisr.losses.backbones import get_backbone
+from apisr.losses.chroma import chroma_loss
 from apisr.losses.config import LossConfig
 from apisr.losses.edge import edge_loss, edge_mask
 from apisr.losses.gan import gan_loss
